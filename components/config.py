@@ -1,0 +1,489 @@
+"""The stack-config model: parse `async-pipelines:*` once, validate everything, report all errors together.
+
+Components never read `pulumi.Config`; they receive these frozen objects. Parsing is pure Python
+(no Pulumi, no Lambda imports), so a bad `Pulumi.<stack>.yaml` fails before any resource is
+registered, with every broken key named by its full path, its value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import jmespath
+import jmespath.exceptions
+
+from components import defaults as d
+
+PatternName = Literal["fanout", "chain", "retry"]
+PATTERNS: tuple[PatternName, ...] = ("fanout", "chain", "retry")
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+HANDLER_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+CONSUMER_KEYS = (
+    "handler", "timeout", "memory", "batchSize", "batchWindow", "maxConcurrency", "maxReceiveCount",
+    "visibilityTimeout", "retention", "delay", "fifo", "idempotency", "results",
+)
+STACK_KEYS = ("pipelines", "alarmEmail", "alarms", "logRetentionDays", "powertoolsLayerVersion", "architecture")
+ALARM_KEYS = ("oldestMessageAge", "queueDepth")
+
+
+class ConfigError(ValueError):
+    """Every problem found in the stack config, reported at once."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = errors
+        plural = "s" if len(errors) != 1 else ""
+        lines = "\n".join(f"  - {e}" for e in errors)
+        super().__init__(f"invalid stack config ({len(errors)} error{plural}):\n{lines}")
+
+
+@dataclass(frozen=True)
+class ConsumerSettings:
+    """One consumer: its Lambda, its event source mapping and the queue(s) it reads."""
+
+    name: str
+    handler: str
+    timeout: int = d.TIMEOUT
+    memory: int = d.MEMORY
+    batch_size: int = d.BATCH_SIZE
+    batch_window: int = d.BATCH_WINDOW
+    max_concurrency: int | None = None
+    max_receive_count: int = d.MAX_RECEIVE_COUNT
+    visibility_timeout: int = d.VISIBILITY_FACTOR * d.TIMEOUT
+    retention: int = d.RETENTION
+    delay: int = d.DELAY
+    fifo: bool = False
+    idempotency: bool = True
+    idempotency_key: str | None = None
+    """JMESPath into the JSON body; None keys idempotency by message id."""
+    results: bool = False
+    """Grant write access to the stack's results bucket under `<pipeline>/<consumer>/`."""
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    consumer: ConsumerSettings
+    filter_policy: dict[str, Any] | None = None
+    filter_scope: str = "MessageAttributes"
+
+
+@dataclass(frozen=True)
+class FanOutPipeline:
+    name: str
+    subscribers: tuple[Subscriber, ...]
+    fifo: bool = False
+    enabled: bool = True
+    pattern: PatternName = "fanout"
+
+
+@dataclass(frozen=True)
+class ChainPipeline:
+    name: str
+    stages: tuple[ConsumerSettings, ...]
+    enabled: bool = True
+    pattern: PatternName = "chain"
+
+
+@dataclass(frozen=True)
+class RetryPipeline:
+    name: str
+    consumer: ConsumerSettings
+    delays: tuple[int, ...]
+    """Delay of each retry tier, in the order a message goes through them."""
+    enabled: bool = True
+    pattern: PatternName = "retry"
+
+
+Pipeline = FanOutPipeline | ChainPipeline | RetryPipeline
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    oldest_message_age: int = d.OLDEST_MESSAGE_AGE_ALARM
+    queue_depth: int = d.QUEUE_DEPTH_ALARM
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    stack: str
+    region: str
+    pipelines: tuple[Pipeline, ...]
+    alarm_email: str | None = None
+    alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
+    log_retention_days: int = d.LOG_RETENTION_DAYS
+    powertools_layer_version: int = d.POWERTOOLS_LAYER_VERSION
+    architecture: str = d.ARCHITECTURE
+
+    @property
+    def enabled_pipelines(self) -> tuple[Pipeline, ...]:
+        return tuple(p for p in self.pipelines if p.enabled)
+
+    @property
+    def name_prefix(self) -> str:
+        return f"{d.NAME_PREFIX}-{self.stack}"
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+
+class _Errors:
+    """Collects errors with their key path so that one run reports them all."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.items.append(f"{path}: {message}")
+
+    def unknown_keys(self, path: str, value: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+        for key in value:
+            if key not in allowed:
+                self.add(f"{path}.{key}", f"unknown key; allowed keys: {', '.join(allowed)}")
+
+    def integer(
+        self, path: str, raw: Mapping[str, Any], key: str, default: int, lo: int, hi: int, unit: str = ""
+    ) -> int:
+        value = raw.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.add(f"{path}.{key}", f"{value!r} is not an integer; allowed {lo}–{hi}{unit}")
+            return default
+        if not lo <= value <= hi:
+            self.add(f"{path}.{key}", f"{value} is out of range; allowed {lo}–{hi}{unit}")
+            return default
+        return value
+
+    def boolean(self, path: str, raw: Mapping[str, Any], key: str, default: bool) -> bool:
+        value = raw.get(key, default)
+        if not isinstance(value, bool):
+            self.add(f"{path}.{key}", f"{value!r} is not a boolean; allowed true, false")
+            return default
+        return value
+
+    def mapping(self, path: str, value: Any) -> Mapping[str, Any] | None:
+        if not isinstance(value, Mapping):
+            self.add(path, f"expected a mapping of settings, got {type(value).__name__} {value!r}")
+            return None
+        return value
+
+    def name(self, path: str, value: str) -> None:
+        if not NAME_RE.match(value):
+            self.add(path, f"name {value!r} is invalid; use 1–31 of a-z, 0-9 and '-', starting with a letter")
+
+
+def parse_stack_config(raw: Mapping[str, Any], *, stack: str, region: str | None) -> StackConfig:
+    """Parse the `async-pipelines` namespace (keys without the `async-pipelines:` prefix)."""
+    errors = _Errors()
+    if not region:
+        errors.add("aws:region", "required (e.g. `pulumi config set aws:region us-east-1`): it picks the Powertools layer")
+    errors.unknown_keys("async-pipelines", raw, STACK_KEYS)
+
+    email = raw.get("alarmEmail")
+    if email is not None and not (isinstance(email, str) and EMAIL_RE.match(email)):
+        errors.add("alarmEmail", f"{email!r} is not an email address")
+
+    alarms = AlarmThresholds()
+    raw_alarms = errors.mapping("alarms", raw.get("alarms", {}))
+    if raw_alarms is not None:
+        errors.unknown_keys("alarms", raw_alarms, ALARM_KEYS)
+        alarms = AlarmThresholds(
+            oldest_message_age=errors.integer(
+                "alarms", raw_alarms, "oldestMessageAge", d.OLDEST_MESSAGE_AGE_ALARM, 60, d.RETENTION_RANGE[1], " s"
+            ),
+            queue_depth=errors.integer("alarms", raw_alarms, "queueDepth", d.QUEUE_DEPTH_ALARM, 1, 10_000_000),
+        )
+
+    retention_days = raw.get("logRetentionDays", d.LOG_RETENTION_DAYS)
+    if retention_days not in d.LOG_RETENTION_CHOICES or isinstance(retention_days, bool):
+        allowed = ", ".join(map(str, d.LOG_RETENTION_CHOICES))
+        errors.add("logRetentionDays", f"{retention_days!r} is not a CloudWatch Logs retention; allowed {allowed}")
+        retention_days = d.LOG_RETENTION_DAYS
+
+    layer_version = errors.integer("async-pipelines", raw, "powertoolsLayerVersion", d.POWERTOOLS_LAYER_VERSION, 1, 10_000)
+    architecture = raw.get("architecture", d.ARCHITECTURE)
+    if architecture not in d.ARCHITECTURES:
+        errors.add("architecture", f"{architecture!r} is not allowed; allowed {', '.join(d.ARCHITECTURES)}")
+        architecture = d.ARCHITECTURE
+
+    if not isinstance(stack, str) or not NAME_RE.match(stack):
+        errors.add("stack", f"stack name {stack!r} must be 1–31 of a-z, 0-9 and '-' (it prefixes every resource)")
+
+    pipelines: list[Pipeline] = []
+    raw_pipelines = raw.get("pipelines")
+    if raw_pipelines is None:
+        errors.add("pipelines", "required; a mapping of pipeline name to its settings")
+    elif (mapping := errors.mapping("pipelines", raw_pipelines)) is not None:
+        for name, body in mapping.items():
+            pipeline = _parse_pipeline(errors, f"pipelines.{name}", str(name), body, stack)
+            if pipeline is not None:
+                pipelines.append(pipeline)
+
+    if errors.items:
+        raise ConfigError(errors.items)
+    return StackConfig(
+        stack=stack,
+        region=region or "",
+        pipelines=tuple(pipelines),
+        alarm_email=email,
+        alarms=alarms,
+        log_retention_days=retention_days,
+        powertools_layer_version=layer_version,
+        architecture=architecture,
+    )
+
+
+def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str) -> Pipeline | None:
+    errors.name(path, name)
+    raw = errors.mapping(path, body)
+    if raw is None:
+        return None
+    pattern = raw.get("pattern")
+    if pattern not in PATTERNS:
+        errors.add(f"{path}.pattern", f"{pattern!r} is not a pattern; allowed {', '.join(PATTERNS)}")
+        return None
+    enabled = errors.boolean(path, raw, "enabled", True)
+    fifo = errors.boolean(path, raw, "fifo", False)
+    if pattern == "fanout":
+        errors.unknown_keys(path, raw, ("pattern", "enabled", "fifo", "subscribers"))
+        subs = errors.mapping(f"{path}.subscribers", raw.get("subscribers"))
+        if not subs:
+            if subs is not None:
+                errors.add(f"{path}.subscribers", "needs at least one subscriber")
+            return None
+        subscribers = []
+        for sub_name, sub_body in subs.items():
+            sub_path = f"{path}.subscribers.{sub_name}"
+            sub = _parse_subscriber(errors, sub_path, str(sub_name), sub_body, fifo, stack, name)
+            if sub is not None:
+                subscribers.append(sub)
+        return FanOutPipeline(name=name, subscribers=tuple(subscribers), fifo=fifo, enabled=enabled)
+    if pattern == "chain":
+        errors.unknown_keys(path, raw, ("pattern", "enabled", "fifo", "stages"))
+        stages_raw = raw.get("stages")
+        if not isinstance(stages_raw, list) or not stages_raw:
+            errors.add(f"{path}.stages", f"{stages_raw!r}: needs a list of at least one stage")
+            return None
+        stages: list[ConsumerSettings] = []
+        seen: set[str] = set()
+        for i, stage_body in enumerate(stages_raw):
+            stage_path = f"{path}.stages[{i}]"
+            stage_raw = errors.mapping(stage_path, stage_body)
+            if stage_raw is None:
+                continue
+            stage_name = stage_raw.get("name")
+            if not isinstance(stage_name, str):
+                errors.add(f"{stage_path}.name", f"required; got {stage_name!r}")
+                continue
+            if stage_name in seen:
+                errors.add(f"{stage_path}.name", f"{stage_name!r} is used by an earlier stage; names must be unique")
+            seen.add(stage_name)
+            errors.unknown_keys(stage_path, stage_raw, ("name", *CONSUMER_KEYS))
+            rest = {k: v for k, v in stage_raw.items() if k != "name"}
+            stage = _parse_consumer(errors, stage_path, stage_name, rest, fifo, stack, name)
+            if stage is not None:
+                stages.append(stage)
+        return ChainPipeline(name=name, stages=tuple(stages), enabled=enabled)
+    # retry
+    errors.unknown_keys(path, raw, ("pattern", "enabled", "retries", *CONSUMER_KEYS))
+    consumer_raw = {k: v for k, v in raw.items() if k in CONSUMER_KEYS}
+    consumer = _parse_consumer(errors, path, "consumer", consumer_raw, fifo, stack, name)
+    delays = _parse_retries(errors, f"{path}.retries", raw.get("retries"))
+    if consumer is None or delays is None:
+        return None
+    return RetryPipeline(name=name, consumer=consumer, delays=delays, enabled=enabled)
+
+
+def _parse_retries(errors: _Errors, path: str, value: Any) -> tuple[int, ...] | None:
+    lo, hi = d.RETRY_TIERS_RANGE
+    if not isinstance(value, list) or not lo <= len(value) <= hi:
+        errors.add(path, f"{value!r}: needs a list of {lo}–{hi} tiers like [{{delay: 30}}, {{delay: 300}}]")
+        return None
+    delays = []
+    for i, tier in enumerate(value):
+        tier_raw = errors.mapping(f"{path}[{i}]", tier)
+        if tier_raw is None:
+            continue
+        errors.unknown_keys(f"{path}[{i}]", tier_raw, ("delay",))
+        if "delay" not in tier_raw:
+            errors.add(f"{path}[{i}].delay", "required; seconds 0–900")
+        delays.append(errors.integer(f"{path}[{i}]", tier_raw, "delay", d.DELAY, *d.DELAY_RANGE, " s"))
+    return tuple(delays)
+
+
+def _parse_subscriber(
+    errors: _Errors, path: str, name: str, body: Any, fifo: bool, stack: str, pipeline: str
+) -> Subscriber | None:
+    raw = errors.mapping(path, body)
+    if raw is None:
+        return None
+    errors.unknown_keys(path, raw, ("filter", "filterScope", *CONSUMER_KEYS))
+    if raw.get("fifo", fifo) != fifo:
+        errors.add(
+            f"{path}.fifo",
+            f"{raw.get('fifo')!r} differs from the pipeline's fifo ({fifo}); a fan-out topic and its queues "
+            "share one type: set `fifo` on the pipeline",
+        )
+    scope = raw.get("filterScope", "MessageAttributes")
+    if scope not in d.FILTER_SCOPES:
+        errors.add(f"{path}.filterScope", f"{scope!r} is not allowed; allowed {', '.join(d.FILTER_SCOPES)}")
+        scope = "MessageAttributes"
+    filter_policy = raw.get("filter")
+    if filter_policy is not None:
+        _check_filter_policy(errors, f"{path}.filter", filter_policy, scope)
+    consumer_raw = {k: v for k, v in raw.items() if k in CONSUMER_KEYS}
+    consumer = _parse_consumer(errors, path, name, consumer_raw, fifo, stack, pipeline)
+    if consumer is None:
+        return None
+    return Subscriber(consumer=consumer, filter_policy=filter_policy, filter_scope=scope)
+
+
+def _check_filter_policy(errors: _Errors, path: str, policy: Any, scope: str) -> None:
+    if not isinstance(policy, Mapping) or not policy:
+        errors.add(path, f"{policy!r}: a filter policy is a non-empty mapping of attribute name to a list of matches")
+        return
+    leaves = 0
+
+    def walk(p: str, node: Mapping[str, Any], depth: int) -> None:
+        nonlocal leaves
+        for key, value in node.items():
+            if key in ("$or",) and isinstance(value, list):
+                leaves += 1
+                continue
+            if isinstance(value, list):
+                leaves += 1
+            elif isinstance(value, Mapping) and scope == "MessageBody":
+                walk(f"{p}.{key}", value, depth + 1)
+            else:
+                allowed = "a list" + (" or a nested mapping" if scope == "MessageBody" else "")
+                errors.add(f"{p}.{key}", f"{value!r} is not allowed in a {scope} filter; use {allowed}")
+
+    walk(path, policy, 0)
+    if leaves > d.FILTER_POLICY_MAX_KEYS:
+        errors.add(path, f"{leaves} attribute keys; SNS allows at most {d.FILTER_POLICY_MAX_KEYS} per filter policy")
+
+
+def _parse_consumer(
+    errors: _Errors, path: str, name: str, raw: Mapping[str, Any], pipeline_fifo: bool, stack: str, pipeline: str
+) -> ConsumerSettings | None:
+    """Validate one consumer's settings, including the rules that tie keys together."""
+    errors.name(path, name)
+    handler = raw.get("handler")
+    if handler is None:
+        errors.add(f"{path}.handler", "required; `module:function` under functions/, e.g. handlers.orders:bill")
+    else:
+        problem = handler_problem(handler)
+        if problem:
+            errors.add(f"{path}.handler", problem)
+
+    fifo = errors.boolean(path, raw, "fifo", pipeline_fifo)
+    timeout = errors.integer(path, raw, "timeout", d.TIMEOUT, *d.TIMEOUT_RANGE, " s")
+    memory = errors.integer(path, raw, "memory", d.MEMORY, *d.MEMORY_RANGE, " MB")
+    batch_max = d.BATCH_SIZE_FIFO_MAX if fifo else d.BATCH_SIZE_STANDARD_MAX
+    kind = "a FIFO" if fifo else "a standard"
+    batch_size = errors.integer(path, raw, "batchSize", d.BATCH_SIZE, 1, batch_max, f" for {kind} queue")
+    batch_window = errors.integer(path, raw, "batchWindow", d.BATCH_WINDOW, *d.BATCH_WINDOW_RANGE, " s")
+    if fifo and batch_window > 0:
+        errors.add(f"{path}.batchWindow", f"{batch_window} is not allowed on a FIFO queue; allowed 0 (omit it)")
+        batch_window = 0
+    if batch_size > d.BATCH_SIZE_WITHOUT_WINDOW_MAX and batch_window < 1:
+        errors.add(
+            f"{path}.batchSize",
+            f"{batch_size} needs batchWindow ≥ 1 s (a batch larger than 10 requires a batching window); "
+            "set batchWindow or lower batchSize to 10",
+        )
+    max_concurrency: int | None = None
+    if "maxConcurrency" in raw:
+        max_concurrency = errors.integer(path, raw, "maxConcurrency", 2, *d.MAX_CONCURRENCY_RANGE)
+    max_receive = errors.integer(path, raw, "maxReceiveCount", d.MAX_RECEIVE_COUNT, *d.MAX_RECEIVE_COUNT_RANGE)
+    default_visibility = d.default_visibility_timeout(timeout, batch_window)
+    visibility = errors.integer(path, raw, "visibilityTimeout", default_visibility, *d.VISIBILITY_RANGE, " s")
+    if "visibilityTimeout" in raw and visibility < timeout:
+        errors.add(
+            f"{path}.visibilityTimeout",
+            f"{visibility} is below timeout {timeout}; Lambda rejects a queue whose visibility timeout is "
+            f"shorter than the function timeout (AWS advises ≥ {d.VISIBILITY_FACTOR} × timeout + batchWindow "
+            f"= {default_visibility})",
+        )
+    retention = errors.integer(path, raw, "retention", d.RETENTION, *d.RETENTION_RANGE, " s")
+    delay = errors.integer(path, raw, "delay", d.DELAY, *d.DELAY_RANGE, " s")
+
+    idempotency_raw = raw.get("idempotency", True)
+    idempotency, idempotency_key = True, None
+    if isinstance(idempotency_raw, bool):
+        idempotency = idempotency_raw
+    elif isinstance(idempotency_raw, str) and idempotency_raw.strip():
+        try:
+            jmespath.compile(idempotency_raw)
+            idempotency_key = idempotency_raw
+        except jmespath.exceptions.JMESPathError as exc:
+            errors.add(f"{path}.idempotency", f"{idempotency_raw!r} is not a valid JMESPath expression ({exc})")
+    else:
+        errors.add(
+            f"{path}.idempotency",
+            f"{idempotency_raw!r} is not allowed; allowed true, false, or a JMESPath into the body (e.g. order_id)",
+        )
+    results = errors.boolean(path, raw, "results", False)
+
+    physical = f"{d.NAME_PREFIX}-{stack}-{pipeline}-{name}"
+    longest_queue = f"{physical}-retry-9-dlq.fifo"
+    if len(longest_queue) > d.QUEUE_NAME_MAX or len(physical) > d.FUNCTION_NAME_MAX:
+        errors.add(
+            path,
+            f"resource names like {physical!r} get too long (queues ≤ {d.QUEUE_NAME_MAX}, functions ≤ "
+            f"{d.FUNCTION_NAME_MAX} characters); shorten the pipeline or consumer name",
+        )
+    if not isinstance(handler, str):
+        return None
+    return ConsumerSettings(
+        name=name,
+        handler=handler,
+        timeout=timeout,
+        memory=memory,
+        batch_size=batch_size,
+        batch_window=batch_window,
+        max_concurrency=max_concurrency,
+        max_receive_count=max_receive,
+        visibility_timeout=visibility,
+        retention=retention,
+        delay=delay,
+        fifo=fifo,
+        idempotency=idempotency,
+        idempotency_key=idempotency_key,
+        results=results,
+    )
+
+
+def handler_problem(handler: Any, functions_dir: Path = d.FUNCTIONS_DIR) -> str | None:
+    """Why `handler` does not name a function in functions/, or None. Reads source, never imports it."""
+    if not isinstance(handler, str) or not HANDLER_RE.match(handler):
+        return f"{handler!r} is not `module:function` (e.g. handlers.orders:bill)"
+    module, function = handler.split(":")
+    base = functions_dir.joinpath(*module.split("."))
+    source = next((p for p in (base.with_suffix(".py"), base / "__init__.py") if p.is_file()), None)
+    if source is None:
+        return f"{handler!r}: module {module!r} not found under functions/ (looked for {base.name}.py)"
+    names = _top_level_names(source)
+    if function not in names:
+        known = ", ".join(sorted(names)) or "none"
+        return f"{handler!r}: {source.relative_to(functions_dir)} defines no function {function!r} (it has: {known})"
+    return None
+
+
+@cache
+def _top_level_names(source: Path) -> frozenset[str]:
+    tree = ast.parse(source.read_text(), filename=str(source))
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.ImportFrom):
+            names.update(a.asname or a.name for a in node.names)
+    return frozenset(n for n in names if not n.startswith("_"))

@@ -1,0 +1,197 @@
+"""Consumer: the Lambda that drains one or more queues, with least privilege, logs, idempotency and alarms.
+
+Every consumer runs the same generic entry point (`functions/pipeline_runtime`); what differs is
+wiring, passed in environment variables (docs/contracts.md §1). The role names every action and
+every resource it needs and nothing else; event source mappings always report batch item failures.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import defaults as d
+from components import policy_documents as docs
+from components.alarms import metric_alarm
+from components.config import ConsumerSettings
+
+
+@dataclass(frozen=True)
+class StackContext:
+    """What every consumer of a stack shares: region, Lambda platform settings, alarm topic, results bucket."""
+
+    region: str
+    alarm_topic_arn: pulumi.Input[str]
+    log_retention_days: int = d.LOG_RETENTION_DAYS
+    powertools_layer_version: int = d.POWERTOOLS_LAYER_VERSION
+    architecture: str = d.ARCHITECTURE
+    results_bucket: aws.s3.Bucket | None = None
+
+
+@dataclass(frozen=True)
+class RetryTier:
+    queue: aws.sqs.Queue
+    delay: int
+
+
+@dataclass(frozen=True)
+class ConsumerArgs:
+    pipeline: str
+    """Pipeline name, for the function's environment and logs."""
+    function_name: str
+    """Physical Lambda name (≤ 64 characters), also names its log group and idempotency table."""
+    settings: ConsumerSettings
+    """Timeout, memory, batching, idempotency… as validated by the config model."""
+    sources: Mapping[str, aws.sqs.Queue]
+    """Queues this consumer reads, by key: one event source mapping each (a retry pipeline reads main + tiers)."""
+    dlq: aws.sqs.Queue
+    """Where permanent failures go at once (and exhausted retries)."""
+    stack: StackContext
+    next_queue: aws.sqs.Queue | None = None
+    """Chain: the next stage's queue that the business function's return value is sent to."""
+    retry_tiers: Sequence[RetryTier] = ()
+    """Retry pipeline: tier queues a transient failure escalates through, in order."""
+
+
+class Consumer(pulumi.ComponentResource):
+    function: aws.lambda_.Function
+    role: aws.iam.Role
+    table: aws.dynamodb.Table | None
+    mappings: list[aws.lambda_.EventSourceMapping]
+
+    def __init__(self, name: str, args: ConsumerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("async-pipelines:index:Consumer", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        s = args.settings
+
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/lambda/{args.function_name}",
+            retention_in_days=args.stack.log_retention_days,
+            opts=child,
+        )
+        self.table = None
+        if s.idempotency:
+            self.table = aws.dynamodb.Table(
+                f"{name}-idempotency",
+                name=f"{args.function_name}-idempotency",
+                billing_mode="PAY_PER_REQUEST",
+                hash_key="id",
+                attributes=[aws.dynamodb.TableAttributeArgs(name="id", type="S")],
+                ttl=aws.dynamodb.TableTtlArgs(attribute_name="expiration", enabled=True),
+                server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True),
+                opts=child,
+            )
+
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=docs.assume_role_policy("lambda.amazonaws.com"),
+            description=f"Least-privilege role of {args.function_name}",
+            opts=child,
+        )
+        send_targets = [args.dlq, *([args.next_queue] if args.next_queue else []), *(t.queue for t in args.retry_tiers)]
+        bucket_arn = args.stack.results_bucket.arn if s.results and args.stack.results_bucket else None
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=self.role.id,
+            policy=pulumi.Output.all(
+                sources=[q.arn for q in args.sources.values()],
+                sends=[q.arn for q in send_targets],
+                log_group=log_group.arn,
+                table=self.table.arn if self.table else None,
+                bucket=bucket_arn,
+            ).apply(
+                lambda a: docs.consumer_role_policy(
+                    source_queue_arns=a["sources"],
+                    send_queue_arns=a["sends"],
+                    log_group_arn=a["log_group"],
+                    table_arn=a["table"],
+                    results_object_arn=f"{a['bucket']}/{args.pipeline}/{s.name}/*" if a["bucket"] else None,
+                )
+            ),
+            opts=child,
+        )
+
+        variables: dict[str, pulumi.Input[str]] = {
+            "AP_HANDLER": s.handler,
+            "AP_PIPELINE": args.pipeline,
+            "AP_CONSUMER": s.name,
+            "AP_DLQ_URL": args.dlq.url,
+            "AP_FIFO": "true" if s.fifo else "false",
+            "POWERTOOLS_SERVICE_NAME": f"{args.pipeline}-{s.name}",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+        if args.next_queue is not None:
+            variables["AP_NEXT_QUEUE_URL"] = args.next_queue.url
+        if args.retry_tiers:
+            variables["AP_RETRY_TIERS"] = pulumi.Output.all(*[t.queue.url for t in args.retry_tiers]).apply(
+                lambda urls: json.dumps([{"url": u, "delay": t.delay} for u, t in zip(urls, args.retry_tiers)])
+            )
+        if self.table is not None:
+            variables["AP_IDEMPOTENCY_TABLE"] = self.table.name
+            if s.idempotency_key:
+                variables["AP_IDEMPOTENCY_KEY"] = s.idempotency_key
+        if s.results and args.stack.results_bucket is not None:
+            variables["AP_RESULTS_BUCKET"] = args.stack.results_bucket.bucket
+
+        self.function = aws.lambda_.Function(
+            f"{name}-function",
+            name=args.function_name,
+            description=f"{args.pipeline}/{s.name}: {s.handler}",
+            role=self.role.arn,
+            runtime=d.LAMBDA_RUNTIME,
+            handler=d.ENTRY_POINT,
+            code=pulumi.FileArchive(str(d.FUNCTIONS_DIR)),
+            timeout=s.timeout,
+            memory_size=s.memory,
+            architectures=[args.stack.architecture],
+            layers=[
+                d.powertools_layer_arn(
+                    args.stack.region, args.stack.powertools_layer_version, args.stack.architecture
+                )
+            ],
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=variables),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),
+        )
+
+        self.mappings = []
+        for key, queue in args.sources.items():
+            self.mappings.append(
+                aws.lambda_.EventSourceMapping(
+                    f"{name}-{key}-mapping",
+                    event_source_arn=queue.arn,
+                    function_name=self.function.arn,
+                    batch_size=s.batch_size,
+                    maximum_batching_window_in_seconds=None if s.fifo else s.batch_window,
+                    function_response_types=["ReportBatchItemFailures"],
+                    scaling_config=(
+                        aws.lambda_.EventSourceMappingScalingConfigArgs(maximum_concurrency=s.max_concurrency)
+                        if s.max_concurrency
+                        else None
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
+                )
+            )
+
+        for metric, why in (
+            ("Errors", "invocations failed as a whole (timeouts, crashes): their batches return to the queue"),
+            ("Throttles", "invocations were throttled: raise reserved concurrency or lower maxConcurrency"),
+        ):
+            metric_alarm(
+                f"{name}-{metric.lower()}",
+                parent=self,
+                description=f"{args.function_name}: {why}.",
+                namespace="AWS/Lambda",
+                metric_name=metric,
+                dimensions={"FunctionName": self.function.name},
+                threshold=0,
+                statistic="Sum",
+                alarm_topic_arn=args.stack.alarm_topic_arn,
+            )
+
+        self.register_outputs({"function_name": self.function.name, "role_arn": self.role.arn})

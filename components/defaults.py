@@ -1,0 +1,79 @@
+"""Every default and every AWS limit the program relies on, in one place.
+
+Like AWS Solutions Constructs' `sqs-defaults.ts`: a reader who wants to know what a queue gets
+without configuration reads this file and nothing else. Limits are quoted from the SQS, SNS and
+Lambda developer guides (see design.md §5).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT = "async-pipelines"
+NAME_PREFIX = "ap"
+"""Physical names are `ap-<stack>-<pipeline>-<consumer>`; the stack keeps environments apart."""
+
+FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
+ENTRY_POINT = "pipeline_runtime.entry.handler"
+LAMBDA_RUNTIME = "python3.13"
+
+# --- per-consumer defaults (design.md §3) -------------------------------------------------
+TIMEOUT = 30
+MEMORY = 256
+BATCH_SIZE = 10
+BATCH_WINDOW = 0
+MAX_RECEIVE_COUNT = 3
+RETENTION = 345_600  # 4 days
+DLQ_RETENTION = 1_209_600  # 14 days: the SQS maximum
+DELAY = 0
+VISIBILITY_FACTOR = 6
+"""AWS advises a queue visibility timeout of at least 6 x the function timeout (+ batching window)."""
+IDEMPOTENCY_TTL = 3600
+RECEIVE_WAIT = 20
+"""Long polling for anything that polls the queue outside Lambda (consoles, scripts)."""
+
+# --- per-stack defaults -------------------------------------------------------------------
+LOG_RETENTION_DAYS = 30
+POWERTOOLS_LAYER_VERSION = 27
+ARCHITECTURE = "x86_64"
+OLDEST_MESSAGE_AGE_ALARM = 600  # seconds a message may wait before someone is told
+QUEUE_DEPTH_ALARM = 1000  # visible messages before someone is told
+ALARM_PERIOD = 60
+
+# --- AWS limits ---------------------------------------------------------------------------
+TIMEOUT_RANGE = (1, 900)
+MEMORY_RANGE = (128, 10_240)
+BATCH_SIZE_STANDARD_MAX = 10_000
+BATCH_SIZE_FIFO_MAX = 10
+BATCH_SIZE_WITHOUT_WINDOW_MAX = 10
+BATCH_WINDOW_RANGE = (0, 300)
+MAX_CONCURRENCY_RANGE = (2, 1000)
+MAX_RECEIVE_COUNT_RANGE = (1, 1000)
+VISIBILITY_RANGE = (0, 43_200)
+RETENTION_RANGE = (60, 1_209_600)
+DELAY_RANGE = (0, 900)
+RETRY_TIERS_RANGE = (1, 9)
+"""A DLQ's redrive-allow policy lists at most 10 source queues: the main queue + 9 tiers."""
+FILTER_POLICY_MAX_KEYS = 5
+QUEUE_NAME_MAX = 80
+FUNCTION_NAME_MAX = 64
+LOG_RETENTION_CHOICES = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+ARCHITECTURES = ("x86_64", "arm64")
+FILTER_SCOPES = ("MessageAttributes", "MessageBody")
+POWERTOOLS_ACCOUNT = "017000801446"
+
+
+def powertools_layer_arn(region: str, version: int, architecture: str) -> str:
+    """AWS's public Powertools layer for python3.13 in the stack's region."""
+    return (
+        f"arn:aws:lambda:{region}:{POWERTOOLS_ACCOUNT}:layer:"
+        f"AWSLambdaPowertoolsPythonV3-python313-{architecture}:{version}"
+    )
+
+
+def default_visibility_timeout(timeout: int, batch_window: int) -> int:
+    """serverless-lift's rule: 6 x timeout + batching window, capped at the SQS maximum."""
+    return min(VISIBILITY_FACTOR * timeout + batch_window, VISIBILITY_RANGE[1])

@@ -1,0 +1,151 @@
+"""JSON policy documents (queue, topic, IAM) built from resolved ARNs.
+
+Plain functions over strings so that the same documents are unit-tested without Pulumi and reused by
+every component; callers wrap them in `Output.all(...).apply(...)`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+VERSION = "2012-10-17"
+
+
+def deny_insecure_transport(resource_arn: str, action: str) -> dict[str, Any]:
+    """Deny any request not sent over TLS (AWS Foundational Security Best Practices SQS.x / SNS.x)."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": action,
+        "Resource": resource_arn,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def queue_policy(queue_arn: str, sns_topic_arns: Sequence[str] = ()) -> str:
+    """ONE policy per queue: the TLS deny plus, when topics feed it, SendMessage for SNS scoped by topic."""
+    statements = [deny_insecure_transport(queue_arn, "sqs:*")]
+    if sns_topic_arns:
+        statements.append(
+            {
+                "Sid": "AllowSnsTopics",
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": sorted(set(sns_topic_arns))}},
+            }
+        )
+    return json.dumps({"Version": VERSION, "Statement": statements})
+
+
+def topic_policy(topic_arn: str, publisher_services: Sequence[str] = (), account_id: str | None = None) -> str:
+    """The TLS deny, plus Publish for AWS services (e.g. CloudWatch alarms) limited to this account."""
+    statements = [deny_insecure_transport(topic_arn, "sns:*")]
+    for service in publisher_services:
+        statement: dict[str, Any] = {
+            "Sid": "Allow" + service.split(".")[0].capitalize(),
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+        }
+        if account_id:
+            statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account_id}}
+        statements.append(statement)
+    return json.dumps({"Version": VERSION, "Statement": statements})
+
+
+def bucket_policy(bucket_arn: str) -> str:
+    """TLS-only access to the results bucket."""
+    statement = deny_insecure_transport(bucket_arn, "s3:*")
+    statement["Resource"] = [bucket_arn, f"{bucket_arn}/*"]
+    return json.dumps({"Version": VERSION, "Statement": [statement]})
+
+
+def assume_role_policy(service: str) -> str:
+    return json.dumps(
+        {
+            "Version": VERSION,
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        }
+    )
+
+
+def alarm_key_policy(account_id: str) -> str:
+    """A KMS key CloudWatch can use: alarms cannot publish to topics encrypted with the AWS-managed aws/sns key."""
+    return json.dumps(
+        {
+            "Version": VERSION,
+            "Statement": [
+                {
+                    "Sid": "AccountAdministers",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "CloudWatchAlarmsEncrypt",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                },
+            ],
+        }
+    )
+
+
+def consumer_role_policy(
+    *,
+    source_queue_arns: Sequence[str],
+    send_queue_arns: Sequence[str],
+    log_group_arn: str,
+    table_arn: str | None,
+    results_object_arn: str | None,
+) -> str:
+    """Least privilege for one consumer: named actions on named resources only, no wildcards."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ConsumeOwnQueues",
+            "Effect": "Allow",
+            "Action": [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+            ],
+            "Resource": sorted(set(source_queue_arns)),
+        },
+        {
+            "Sid": "SendToDlqAndNextQueues",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": sorted(set(send_queue_arns)),
+        },
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
+        },
+    ]
+    if table_arn:
+        statements.append(
+            {
+                "Sid": "IdempotencyTable",
+                "Effect": "Allow",
+                "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                "Resource": table_arn,
+            }
+        )
+    if results_object_arn:
+        statements.append(
+            {"Sid": "WriteResults", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": results_object_arn}
+        )
+    return json.dumps({"Version": VERSION, "Statement": statements})

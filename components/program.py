@@ -1,0 +1,104 @@
+"""The whole stack: the alarm topic, the results bucket, and one component per enabled pipeline.
+
+`__main__.py` calls `build()`; tests and the sandbox run that same `__main__.py` under mocks, so
+there is exactly one description of the topology.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components import policy_documents as docs
+from components.alarms import AlarmTopic, AlarmTopicArgs
+from components.chain import Chain, ChainArgs
+from components.config import ChainPipeline, FanOutPipeline, RetryPipeline, StackConfig
+from components.consumer import StackContext
+from components.fanout import FanOut, FanOutArgs
+from components.retry import DelayedRetry, DelayedRetryArgs
+
+
+def build(config: StackConfig) -> dict[str, Any]:
+    """Register every resource of the stack; returns the stack outputs, one entry per enabled pipeline."""
+    alarm_topic = AlarmTopic("alarms", AlarmTopicArgs(name=f"{config.name_prefix}-alarms", email=config.alarm_email))
+    pipelines = config.enabled_pipelines
+    needs_bucket = any(c.results for p in pipelines for c in _consumers(p))
+    stack = StackContext(
+        region=config.region,
+        alarm_topic_arn=alarm_topic.topic.arn,
+        log_retention_days=config.log_retention_days,
+        powertools_layer_version=config.powertools_layer_version,
+        architecture=config.architecture,
+        results_bucket=results_bucket(f"{config.name_prefix}-results") if needs_bucket else None,
+    )
+    outputs: dict[str, Any] = {"alarmTopicArn": alarm_topic.topic.arn}
+    if stack.results_bucket is not None:
+        outputs["resultsBucket"] = stack.results_bucket.bucket
+    pipeline_outputs: dict[str, Any] = {}
+    for p in pipelines:
+        if isinstance(p, FanOutPipeline):
+            fan = FanOut(p.name, FanOutArgs(p, config.name_prefix, stack, config.alarms))
+            queues = fan.queues
+            pipeline_outputs[p.name] = {
+                "pattern": p.pattern,
+                "entry": fan.topic.arn,
+                "queueUrls": {k: q.queue.url for k, q in queues.items()},
+                "dlqUrls": {k: q.dlq.url for k, q in queues.items()},
+            }
+        elif isinstance(p, ChainPipeline):
+            chain = Chain(p.name, ChainArgs(p, config.name_prefix, stack, config.alarms))
+            pipeline_outputs[p.name] = {
+                "pattern": p.pattern,
+                "entry": chain.queues[0].queue.url,
+                "queueUrls": {s.name: q.queue.url for s, q in zip(p.stages, chain.queues, strict=True)},
+                "dlqUrls": {s.name: q.dlq.url for s, q in zip(p.stages, chain.queues, strict=True)},
+            }
+        else:
+            retry = DelayedRetry(p.name, DelayedRetryArgs(p, config.name_prefix, stack, config.alarms))
+            pipeline_outputs[p.name] = {
+                "pattern": p.pattern,
+                "entry": retry.queues.queue.url,
+                "queueUrls": {k: q.url for k, q in retry.queues.sources.items()},
+                "dlqUrls": {"dlq": retry.queues.dlq.url},
+            }
+    outputs["pipelines"] = pipeline_outputs
+    return outputs
+
+
+def _consumers(p: FanOutPipeline | ChainPipeline | RetryPipeline) -> list[Any]:
+    if isinstance(p, FanOutPipeline):
+        return [s.consumer for s in p.subscribers]
+    if isinstance(p, ChainPipeline):
+        return list(p.stages)
+    return [p.consumer]
+
+
+def results_bucket(name: str) -> aws.s3.Bucket:
+    """Private, encrypted, TLS-only bucket that business functions write JSON results to."""
+    bucket = aws.s3.Bucket("results", bucket=name, force_destroy=False)
+    opts = pulumi.ResourceOptions(parent=bucket)
+    aws.s3.BucketPublicAccessBlock(
+        "results-public-access",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        "results-encryption",
+        bucket=bucket.id,
+        rules=[
+            aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                    sse_algorithm="AES256"
+                )
+            )
+        ],
+        opts=opts,
+    )
+    aws.s3.BucketPolicy("results-policy", bucket=bucket.id, policy=bucket.arn.apply(docs.bucket_policy), opts=opts)
+    return bucket

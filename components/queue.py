@@ -1,0 +1,189 @@
+"""DeadLetteredQueue: one or more source queues that redrive into one DLQ of the same type, with alarms.
+
+Safe defaults live here, not in callers: SSE-SQS, an SSL-only policy merged with any SNS grants
+into ONE policy per queue, a DLQ that keeps messages 14 days (never less than its sources), a
+redrive-allow policy so that only these sources may use the DLQ, and alarms on DLQ size, queue
+age and queue depth.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components import defaults as d
+from components import policy_documents as docs
+from components.alarms import metric_alarm
+from components.config import AlarmThresholds, ConsumerSettings
+
+
+@dataclass(frozen=True)
+class SourceQueue:
+    """A queue that dead-letters into the shared DLQ."""
+
+    key: str
+    """Logical key inside the component: `main`, `retry-1`, …; also the physical-name suffix (except `main`)."""
+    delay: int = d.DELAY
+    """Queue-level DelaySeconds (0–900): how retry tiers hold messages back, FIFO included."""
+
+
+@dataclass(frozen=True)
+class DeadLetteredQueueArgs:
+    name: str
+    """Physical base name, e.g. `ap-dev-orders-billing`; `.fifo` is appended for FIFO queues."""
+    alarm_topic_arn: pulumi.Input[str]
+    """Topic every alarm of this component notifies."""
+    fifo: bool = False
+    """FIFO source queues get a FIFO DLQ (AWS requires the same type) and content-based deduplication."""
+    visibility_timeout: int = d.VISIBILITY_FACTOR * d.TIMEOUT
+    """Must be ≥ the consumer's timeout; default 6 × timeout + batch window (design.md §3)."""
+    retention: int = d.RETENTION
+    """Source retention in seconds; the DLQ keeps max(14 days, this)."""
+    max_receive_count: int = d.MAX_RECEIVE_COUNT
+    """Receives before SQS moves a message to the DLQ."""
+    sources: Sequence[SourceQueue] = (SourceQueue("main"),)
+    """The source queues; the first is the main one. Retry tiers add one each (at most 10 in all)."""
+    sns_topic_arns: Sequence[pulumi.Input[str]] = ()
+    """Topics allowed to SendMessage to the sources AND the DLQ (the DLQ takes SNS's undeliverable messages)."""
+    alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
+
+    @classmethod
+    def for_consumer(
+        cls,
+        name: str,
+        settings: ConsumerSettings,
+        *,
+        alarm_topic_arn: pulumi.Input[str],
+        alarms: AlarmThresholds,
+        retry_delays: Sequence[int] = (),
+        sns_topic_arns: Sequence[pulumi.Input[str]] = (),
+    ) -> DeadLetteredQueueArgs:
+        """The queue settings a consumer's config implies; retry delays add one tier queue each."""
+        tiers = [SourceQueue(f"retry-{i}", delay) for i, delay in enumerate(retry_delays, start=1)]
+        return cls(
+            name=name,
+            alarm_topic_arn=alarm_topic_arn,
+            fifo=settings.fifo,
+            visibility_timeout=settings.visibility_timeout,
+            retention=settings.retention,
+            max_receive_count=settings.max_receive_count,
+            sources=[SourceQueue("main", settings.delay), *tiers],
+            sns_topic_arns=sns_topic_arns,
+            alarms=alarms,
+        )
+
+
+class DeadLetteredQueue(pulumi.ComponentResource):
+    """Source queue(s) + DLQ + policies + alarms. `queue` is the main source, `dlq` the dead-letter queue."""
+
+    queue: aws.sqs.Queue
+    dlq: aws.sqs.Queue
+    sources: dict[str, aws.sqs.Queue]
+
+    def __init__(self, name: str, args: DeadLetteredQueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("async-pipelines:index:DeadLetteredQueue", name, None, opts)
+        if not 1 <= len(args.sources) <= 10:
+            raise ValueError(f"{name}: a DLQ takes 1–10 source queues, got {len(args.sources)}")
+        child = pulumi.ResourceOptions(parent=self)
+        suffix = ".fifo" if args.fifo else ""
+        fifo_args = {"fifo_queue": True, "content_based_deduplication": True} if args.fifo else {}
+
+        self.dlq = aws.sqs.Queue(
+            f"{name}-dlq",
+            name=f"{args.name}-dlq{suffix}",
+            message_retention_seconds=max(d.DLQ_RETENTION, args.retention),
+            visibility_timeout_seconds=args.visibility_timeout,
+            receive_wait_time_seconds=d.RECEIVE_WAIT,
+            sqs_managed_sse_enabled=True,
+            opts=child,
+            **fifo_args,
+        )
+        redrive = self.dlq.arn.apply(
+            lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": args.max_receive_count})
+        )
+        self.sources = {}
+        for source in args.sources:
+            physical = args.name if source.key == "main" else f"{args.name}-{source.key}"
+            logical = name if source.key == "main" else f"{name}-{source.key}"
+            self.sources[source.key] = aws.sqs.Queue(
+                logical,
+                name=f"{physical}{suffix}",
+                message_retention_seconds=args.retention,
+                visibility_timeout_seconds=args.visibility_timeout,
+                delay_seconds=source.delay,
+                receive_wait_time_seconds=d.RECEIVE_WAIT,
+                sqs_managed_sse_enabled=True,
+                redrive_policy=redrive,
+                opts=child,
+                **fifo_args,
+            )
+        self.queue = self.sources[args.sources[0].key]
+
+        aws.sqs.RedriveAllowPolicy(
+            f"{name}-dlq-redrive-allow",
+            queue_url=self.dlq.url,
+            redrive_allow_policy=pulumi.Output.all(*[q.arn for q in self.sources.values()]).apply(
+                lambda arns: json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": list(arns)})
+            ),
+            opts=child,
+        )
+        for key, queue in [*self.sources.items(), ("dlq", self.dlq)]:
+            logical = name if key == "main" else f"{name}-{key}"
+            aws.sqs.QueuePolicy(
+                f"{logical}-policy",
+                queue_url=queue.url,
+                policy=pulumi.Output.all(queue.arn, *args.sns_topic_arns).apply(
+                    lambda a: docs.queue_policy(a[0], a[1:])
+                ),
+                opts=child,
+            )
+
+        metric_alarm(
+            f"{name}-dlq-visible",
+            parent=self,
+            description=f"Messages are dead-lettered in {args.name}-dlq{suffix}: inspect and redrive them.",
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": self.dlq.name},
+            threshold=0,
+            alarm_topic_arn=args.alarm_topic_arn,
+        )
+        for key, queue in self.sources.items():
+            logical = name if key == "main" else f"{name}-{key}"
+            metric_alarm(
+                f"{logical}-age",
+                parent=self,
+                description=f"The oldest message in a {args.name} queue waits longer than "
+                f"{args.alarms.oldest_message_age} s: the consumer is failing or too slow.",
+                namespace="AWS/SQS",
+                metric_name="ApproximateAgeOfOldestMessage",
+                dimensions={"QueueName": queue.name},
+                threshold=args.alarms.oldest_message_age,
+                alarm_topic_arn=args.alarm_topic_arn,
+                evaluation_periods=3,
+            )
+            metric_alarm(
+                f"{logical}-depth",
+                parent=self,
+                description=f"More than {args.alarms.queue_depth} messages wait in a {args.name} queue.",
+                namespace="AWS/SQS",
+                metric_name="ApproximateNumberOfMessagesVisible",
+                dimensions={"QueueName": queue.name},
+                threshold=args.alarms.queue_depth,
+                alarm_topic_arn=args.alarm_topic_arn,
+                evaluation_periods=3,
+            )
+
+        self.register_outputs(
+            {
+                "queue_url": self.queue.url,
+                "queue_arn": self.queue.arn,
+                "dlq_url": self.dlq.url,
+                "dlq_arn": self.dlq.arn,
+                "source_urls": {k: q.url for k, q in self.sources.items()},
+            }
+        )
