@@ -128,12 +128,11 @@ class AwsMocks(pulumi.runtime.Mocks):
 
 
 class _CapturingMonitor(pulumi_mocks.MockMonitor):
-    """The stock mock monitor, also keeping parents, dependencies and the stack outputs."""
+    """The stock mock monitor, also keeping each registration's parent and dependencies."""
 
     def __init__(self, mocks: AwsMocks) -> None:
         super().__init__(mocks)
         self.captured: list[CapturedResource] = []
-        self.stack_outputs: dict[str, Any] = {}
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
@@ -152,11 +151,6 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
                 )
             )
         return response
-
-    def RegisterResourceOutputs(self, request: Any) -> Any:
-        if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
-            self.stack_outputs = pulumi.runtime.rpc.deserialize_properties(request.outputs)
-        return super().RegisterResourceOutputs(request)
 
 
 def stack_names(project_dir: Path = PROJECT_DIR) -> list[str]:
@@ -205,5 +199,16 @@ def capture_stack(
     async def run() -> None:
         await run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__"))
 
-    _sync_await(run())
-    return Capture(stack=stack, region=region, resources=monitor.captured, outputs=monitor.stack_outputs)
+    try:
+        _sync_await(run())
+    except Exception as error:
+        error.captured_resources = monitor.captured  # type: ignore[attr-defined]  # what got registered first
+        raise
+    return Capture(stack=stack, region=region, resources=monitor.captured, outputs=_stack_exports())
+
+
+def _stack_exports() -> dict[str, Any]:
+    """The program's `pulumi.export`s, fully resolved (all RPCs have completed by now)."""
+    root = pulumi.runtime.settings.get_root_resource()
+    exports = dict(getattr(root, "outputs", None) or {})
+    return _sync_await(pulumi.Output.from_input(exports).future()) or {}

@@ -1,0 +1,227 @@
+"""What happens to one SQS record (design.md §4). Used by :mod:`pipeline_runtime.entry`.
+
+1. Parse the body. Not JSON, or not a JSON object -> DLQ with ``ap-error-kind=malformed``; handled.
+2. Work out the delivery: idempotency key, logical id (``ap-message-id``), ``ap-attempt``, redrive.
+3. Run the unit - business call, then its send - under Powertools idempotency when
+   ``AP_IDEMPOTENCY_TABLE`` is set:
+   * returns -> success; in a chain a returned dict goes to ``AP_NEXT_QUEUE_URL`` (None: nothing);
+   * ``PermanentError`` -> DLQ with ``ap-error-kind=permanent`` and the reason; handled.
+4. Any other exception from the business function is transient: re-raised (Powertools reports the
+   record in ``batchItemFailures``), or, in a retry pipeline, escalated to the next delay tier / DLQ.
+   Failures of the runtime's own sends or of the idempotency store are re-raised (never escalated):
+   SQS redelivers the record and its redrive policy is the safety net.
+
+Redrive: a message that carries ``ap-error-kind`` came back from a DLQ. It starts a new generation -
+key and logical id get ``~redrive:<messageId>`` and ``ap-attempt`` restarts at 0 - so an earlier
+stored outcome (e.g. "dead-lettered as permanent") does not swallow the redriven message.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from pipeline_runtime import attributes as attrs
+from pipeline_runtime.dead_letter import dead_letter
+from pipeline_runtime.delivery import REDRIVE_MARK, Delivery, _current
+from pipeline_runtime.errors import ConfigurationError, PermanentError
+from pipeline_runtime.forwarding import encode_result, escalate, forward
+
+if TYPE_CHECKING:
+
+    from aws_lambda_powertools.logging import Logger
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from pipeline_runtime.idempotency import Unit
+    from pipeline_runtime.loader import BusinessFunction
+    from pipeline_runtime.settings import Settings
+
+__all__ = ["BusinessFailure", "RecordProcessor", "compile_key_expression"]
+
+
+class BusinessFailure(Exception):
+    """Carries a transient failure of the business function out of the idempotent unit."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@lru_cache(maxsize=64)
+def compile_key_expression(expression: str) -> Any:
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        return jmespath.compile(expression)
+    except JMESPathError as exc:
+        raise ConfigurationError(f"AP_IDEMPOTENCY_KEY {expression!r} is not valid JMESPath: {exc}") from exc
+
+
+def _key_text(value: Any) -> str | None:
+    """A JMESPath result as an idempotency key; None when nothing was found."""
+    if value is None or value == "" or value == [] or value == {}:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _parse(body: str) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        parsed = json.loads(body)
+    except (json.JSONDecodeError, TypeError) as exc:
+        return None, f"body is not valid JSON: {exc}"
+    if not isinstance(parsed, dict):
+        return None, f"body is JSON {type(parsed).__name__}, expected an object"
+    return parsed, None
+
+
+def _strip_generation(value: str) -> str:
+    return value.split(REDRIVE_MARK, 1)[0]
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return max(int(value), 0) if value is not None else default
+    except ValueError:
+        return default
+
+
+class RecordProcessor:
+    """The Powertools record handler for one invocation: ``processor(record=SQSRecord)``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        business: BusinessFunction,
+        logger: Logger,
+        unit: Unit | None,
+    ) -> None:
+        self.settings = settings
+        self.business = business
+        self.logger = logger
+        self.unit = unit
+        self.key_expression = (
+            compile_key_expression(settings.idempotency_key) if settings.idempotency_key else None
+        )
+
+    # -- the record handler ------------------------------------------------------------------
+    def __call__(self, record: SQSRecord) -> dict[str, Any]:
+        raw = record.raw_event
+        body = raw.get("body")
+        body_text = body if isinstance(body, str) else ""
+        parsed, problem = _parse(body_text)
+        delivery = self._delivery(record, parsed)
+
+        def job() -> dict[str, Any]:
+            return self._run(delivery, body_text, parsed, problem)
+
+        try:
+            if self.unit is None:
+                outcome = job()
+            else:
+                outcome = self.unit(idempotency_key=delivery.key, job=job)
+        except BusinessFailure as failure:
+            return self._transient(delivery, body_text, failure.error)
+        except Exception as exc:
+            self.logger.warning(
+                "record failed in the runtime; reported for retry",
+                extra={"decision": "report-failure", "message_id": delivery.message_id,
+                       "ap_message_id": delivery.logical_id, "error": f"{type(exc).__name__}: {exc}"},
+                exc_info=exc,
+            )
+            raise
+        if outcome.get("duplicate"):
+            self.logger.info(
+                "duplicate delivery; already processed",
+                extra={"decision": "skip-duplicate", "message_id": delivery.message_id,
+                       "ap_message_id": delivery.logical_id, "stored_outcome": outcome.get("outcome")},
+            )
+        return outcome
+
+    # -- steps ---------------------------------------------------------------------------------
+    def _delivery(self, record: SQSRecord, parsed: dict[str, Any] | None) -> Delivery:
+        raw = record.raw_event
+        incoming = raw.get("messageAttributes") or {}
+        system = raw.get("attributes") or {}
+        message_id = str(raw.get("messageId") or "")
+        ap_message_id = attrs.incoming_string(incoming, attrs.MESSAGE_ID)
+
+        key = ap_message_id or message_id
+        if parsed is not None and self.key_expression is not None:
+            found = _key_text(self.key_expression.search(parsed))
+            if found is None:
+                self.logger.warning(
+                    "idempotency key expression found nothing; using the message id",
+                    extra={"message_id": message_id, "expression": self.settings.idempotency_key},
+                )
+            else:
+                key = found
+        logical_id = ap_message_id or key
+
+        redrive = attrs.ERROR_KIND in incoming
+        attempt = 0 if redrive else _int(attrs.incoming_string(incoming, attrs.ATTEMPT), 0)
+        if redrive:
+            generation = f"{REDRIVE_MARK}{message_id}"
+            key = _strip_generation(key) + generation
+            logical_id = _strip_generation(logical_id) + generation
+
+        return Delivery(
+            message_id=message_id,
+            key=key,
+            logical_id=logical_id,
+            attempt=attempt,
+            receive_count=_int(system.get("ApproximateReceiveCount"), 1),
+            group_id=system.get("MessageGroupId") or None,
+            source_arn=str(raw.get("eventSourceARN") or ""),
+            redrive=redrive,
+            attributes=incoming,
+        )
+
+    def _run(
+        self, delivery: Delivery, body: str, parsed: dict[str, Any] | None, problem: str | None
+    ) -> dict[str, Any]:
+        """The unit of work; its outcome is what the idempotency store remembers."""
+        if parsed is None:
+            return self._dead_letter(delivery, body, "malformed", problem or "malformed body")
+        token = _current.set(delivery)
+        try:
+            result = self.business(parsed)
+        except PermanentError as exc:
+            return self._dead_letter(delivery, body, "permanent", str(exc) or type(exc).__name__)
+        except Exception as exc:
+            raise BusinessFailure(exc) from exc
+        finally:
+            _current.reset(token)
+
+        if self.settings.next_queue_url is None or result is None:
+            return {"outcome": "succeeded"}
+        if not isinstance(result, dict):
+            reason = f"chain stage returned {type(result).__name__}; it must return a dict or None"
+            return self._dead_letter(delivery, body, "permanent", reason)
+        try:
+            next_body = encode_result(result)
+        except (TypeError, ValueError) as exc:
+            return self._dead_letter(delivery, body, "permanent", f"result is not JSON-serialisable: {exc}")
+        sent = forward(self.settings, delivery, next_body, self.logger)
+        return {"outcome": "forwarded", "next_message_id": sent}
+
+    def _dead_letter(self, delivery: Delivery, body: str, kind: Any, reason: str) -> dict[str, Any]:
+        sent = dead_letter(self.settings, delivery, body, kind, reason, self.logger)
+        return {"outcome": "dead-lettered", "kind": kind, "dlq_message_id": sent}
+
+    def _transient(self, delivery: Delivery, body: str, error: Exception) -> dict[str, Any]:
+        if self.settings.retry_tiers is None:
+            self.logger.warning(
+                "transient failure; reported for retry",
+                extra={"decision": "report-failure", "message_id": delivery.message_id,
+                       "ap_message_id": delivery.logical_id, "error": f"{type(error).__name__}: {error}",
+                       "receive_count": delivery.receive_count},
+            )
+            raise error
+        decision = escalate(self.settings, delivery, body, error, self.logger)
+        return {"outcome": decision}
+
+

@@ -1,0 +1,5 @@
+"""Fixtures for the infrastructure tests."""
+
+from tests.infra.builders import mocks
+
+__all__ = ["mocks"]
