@@ -28,7 +28,9 @@ try:
     stack_config = parse_stack_config(
         _namespace_config(),
         stack=pulumi.get_stack(),
-        region=pulumi.Config("aws").get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+        region=pulumi.Config("aws").get("region")
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION"),
     )
 except ConfigError as error:
     raise pulumi.RunError(str(error)) from None

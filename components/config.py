@@ -27,8 +27,19 @@ HANDLER_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 CONSUMER_KEYS = (
-    "handler", "timeout", "memory", "batchSize", "batchWindow", "maxConcurrency", "maxReceiveCount",
-    "visibilityTimeout", "retention", "delay", "fifo", "idempotency", "results",
+    "handler",
+    "timeout",
+    "memory",
+    "batchSize",
+    "batchWindow",
+    "maxConcurrency",
+    "maxReceiveCount",
+    "visibilityTimeout",
+    "retention",
+    "delay",
+    "fifo",
+    "idempotency",
+    "results",
 )
 STACK_KEYS = ("pipelines", "alarmEmail", "alarms", "logRetentionDays", "powertoolsLayerVersion", "architecture")
 ALARM_KEYS = ("oldestMessageAge", "queueDepth")
@@ -181,7 +192,9 @@ def parse_stack_config(raw: Mapping[str, Any], *, stack: str, region: str | None
     """Parse the `async-pipelines` namespace (keys without the `async-pipelines:` prefix)."""
     errors = _Errors()
     if not region:
-        errors.add("aws:region", "required (e.g. `pulumi config set aws:region us-east-1`): it picks the Powertools layer")
+        errors.add(
+            "aws:region", "required (e.g. `pulumi config set aws:region us-east-1`): it picks the Powertools layer"
+        )
     errors.unknown_keys("async-pipelines", raw, STACK_KEYS)
 
     email = raw.get("alarmEmail")
@@ -200,12 +213,18 @@ def parse_stack_config(raw: Mapping[str, Any], *, stack: str, region: str | None
         )
 
     retention_days = raw.get("logRetentionDays", d.LOG_RETENTION_DAYS)
-    if retention_days not in d.LOG_RETENTION_CHOICES or isinstance(retention_days, bool):
+    if (
+        isinstance(retention_days, bool)
+        or not isinstance(retention_days, int)
+        or retention_days not in d.LOG_RETENTION_CHOICES
+    ):
         allowed = ", ".join(map(str, d.LOG_RETENTION_CHOICES))
         errors.add("logRetentionDays", f"{retention_days!r} is not a CloudWatch Logs retention; allowed {allowed}")
         retention_days = d.LOG_RETENTION_DAYS
 
-    layer_version = errors.integer("async-pipelines", raw, "powertoolsLayerVersion", d.POWERTOOLS_LAYER_VERSION, 1, 10_000)
+    layer_version = errors.integer(
+        "async-pipelines", raw, "powertoolsLayerVersion", d.POWERTOOLS_LAYER_VERSION, 1, 10_000
+    )
     architecture = raw.get("architecture", d.ARCHITECTURE)
     if architecture not in d.ARCHITECTURES:
         errors.add("architecture", f"{architecture!r} is not allowed; allowed {', '.join(d.ARCHITECTURES)}")
@@ -285,13 +304,15 @@ def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str
             seen.add(stage_name)
             errors.unknown_keys(stage_path, stage_raw, ("name", *CONSUMER_KEYS))
             rest = {k: v for k, v in stage_raw.items() if k != "name"}
-            stage = _parse_consumer(errors, stage_path, stage_name, rest, fifo, stack, name)
+            stage = _parse_consumer(
+                errors, stage_path, stage_name, rest, fifo, stack, name, name_path=f"{stage_path}.name"
+            )
             if stage is not None:
                 stages.append(stage)
         return ChainPipeline(name=name, stages=tuple(stages), enabled=enabled)
     # retry
     errors.unknown_keys(path, raw, ("pattern", "enabled", "retries", *CONSUMER_KEYS))
-    consumer_raw = {k: v for k, v in raw.items() if k in CONSUMER_KEYS}
+    consumer_raw = {k: v for k, v in raw.items() if k in CONSUMER_KEYS and k != "fifo"}
     consumer = _parse_consumer(errors, path, "consumer", consumer_raw, fifo, stack, name)
     delays = _parse_retries(errors, f"{path}.retries", raw.get("retries"))
     if consumer is None or delays is None:
@@ -323,7 +344,7 @@ def _parse_subscriber(
     if raw is None:
         return None
     errors.unknown_keys(path, raw, ("filter", "filterScope", *CONSUMER_KEYS))
-    if raw.get("fifo", fifo) != fifo:
+    if isinstance(raw.get("fifo", fifo), bool) and raw.get("fifo", fifo) != fifo:
         errors.add(
             f"{path}.fifo",
             f"{raw.get('fifo')!r} differs from the pipeline's fifo ({fifo}); a fan-out topic and its queues "
@@ -369,10 +390,17 @@ def _check_filter_policy(errors: _Errors, path: str, policy: Any, scope: str) ->
 
 
 def _parse_consumer(
-    errors: _Errors, path: str, name: str, raw: Mapping[str, Any], pipeline_fifo: bool, stack: str, pipeline: str
+    errors: _Errors,
+    path: str,
+    name: str,
+    raw: Mapping[str, Any],
+    pipeline_fifo: bool,
+    stack: str,
+    pipeline: str,
+    name_path: str | None = None,
 ) -> ConsumerSettings | None:
     """Validate one consumer's settings, including the rules that tie keys together."""
-    errors.name(path, name)
+    errors.name(name_path or path, name)
     handler = raw.get("handler")
     if handler is None:
         errors.add(f"{path}.handler", "required; `module:function` under functions/, e.g. handlers.orders:bill")
@@ -468,7 +496,10 @@ def handler_problem(handler: Any, functions_dir: Path = d.FUNCTIONS_DIR) -> str 
     source = next((p for p in (base.with_suffix(".py"), base / "__init__.py") if p.is_file()), None)
     if source is None:
         return f"{handler!r}: module {module!r} not found under functions/ (looked for {base.name}.py)"
-    names = _top_level_names(source)
+    try:
+        names = _top_level_names(source)
+    except (SyntaxError, ValueError) as exc:
+        return f"{handler!r}: {source.relative_to(functions_dir)} cannot be parsed ({exc})"
     if function not in names:
         known = ", ".join(sorted(names)) or "none"
         return f"{handler!r}: {source.relative_to(functions_dir)} defines no function {function!r} (it has: {known})"

@@ -60,6 +60,7 @@ class ConsumerArgs:
 class Consumer(pulumi.ComponentResource):
     function: aws.lambda_.Function
     role: aws.iam.Role
+    role_policy: aws.iam.RolePolicy
     table: aws.dynamodb.Table | None
     mappings: list[aws.lambda_.EventSourceMapping]
 
@@ -95,7 +96,7 @@ class Consumer(pulumi.ComponentResource):
         )
         send_targets = [args.dlq, *([args.next_queue] if args.next_queue else []), *(t.queue for t in args.retry_tiers)]
         bucket_arn = args.stack.results_bucket.arn if s.results and args.stack.results_bucket else None
-        role_policy = aws.iam.RolePolicy(
+        self.role_policy = role_policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=self.role.id,
             policy=pulumi.Output.all(
@@ -129,7 +130,7 @@ class Consumer(pulumi.ComponentResource):
             variables["AP_NEXT_QUEUE_URL"] = args.next_queue.url
         if args.retry_tiers:
             variables["AP_RETRY_TIERS"] = pulumi.Output.all(*[t.queue.url for t in args.retry_tiers]).apply(
-                lambda urls: json.dumps([{"url": u, "delay": t.delay} for u, t in zip(urls, args.retry_tiers)])
+                lambda urls: json.dumps([{"url": u, "delay": t.delay} for u, t in zip(urls, args.retry_tiers, strict=True)])
             )
         if self.table is not None:
             variables["AP_IDEMPOTENCY_TABLE"] = self.table.name
@@ -150,9 +151,7 @@ class Consumer(pulumi.ComponentResource):
             memory_size=s.memory,
             architectures=[args.stack.architecture],
             layers=[
-                d.powertools_layer_arn(
-                    args.stack.region, args.stack.powertools_layer_version, args.stack.architecture
-                )
+                d.powertools_layer_arn(args.stack.region, args.stack.powertools_layer_version, args.stack.architecture)
             ],
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=variables),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),

@@ -58,8 +58,28 @@ FILTER_POLICY_MAX_KEYS = 5
 QUEUE_NAME_MAX = 80
 FUNCTION_NAME_MAX = 64
 LOG_RETENTION_CHOICES = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
-    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
 )
 ARCHITECTURES = ("x86_64", "arm64")
 FILTER_SCOPES = ("MessageAttributes", "MessageBody")

@@ -35,13 +35,13 @@ class FanOut(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         p = args.pipeline
         base = f"{args.name_prefix}-{p.name}"
-        fifo_args = {"fifo_topic": True, "content_based_deduplication": True} if p.fifo else {}
         self.topic = aws.sns.Topic(
             f"{name}-topic",
             name=f"{base}{'.fifo' if p.fifo else ''}",
             kms_master_key_id="alias/aws/sns",
+            fifo_topic=True if p.fifo else None,
+            content_based_deduplication=True if p.fifo else None,
             opts=child,
-            **fifo_args,
         )
         aws.sns.TopicPolicy(
             f"{name}-topic-policy",

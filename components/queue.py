@@ -90,7 +90,7 @@ class DeadLetteredQueue(pulumi.ComponentResource):
             raise ValueError(f"{name}: a DLQ takes 1–10 source queues, got {len(args.sources)}")
         child = pulumi.ResourceOptions(parent=self)
         suffix = ".fifo" if args.fifo else ""
-        fifo_args = {"fifo_queue": True, "content_based_deduplication": True} if args.fifo else {}
+        fifo = True if args.fifo else None  # None leaves the attribute unset on standard queues
 
         self.dlq = aws.sqs.Queue(
             f"{name}-dlq",
@@ -99,8 +99,9 @@ class DeadLetteredQueue(pulumi.ComponentResource):
             visibility_timeout_seconds=args.visibility_timeout,
             receive_wait_time_seconds=d.RECEIVE_WAIT,
             sqs_managed_sse_enabled=True,
+            fifo_queue=fifo,
+            content_based_deduplication=fifo,
             opts=child,
-            **fifo_args,
         )
         redrive = self.dlq.arn.apply(
             lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": args.max_receive_count})
@@ -118,8 +119,9 @@ class DeadLetteredQueue(pulumi.ComponentResource):
                 receive_wait_time_seconds=d.RECEIVE_WAIT,
                 sqs_managed_sse_enabled=True,
                 redrive_policy=redrive,
+                fifo_queue=fifo,
+                content_based_deduplication=fifo,
                 opts=child,
-                **fifo_args,
             )
         self.queue = self.sources[args.sources[0].key]
 

@@ -44,9 +44,7 @@ class DelayedRetry(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        tiers = [
-            RetryTier(self.queues.sources[f"retry-{i}"], delay) for i, delay in enumerate(p.delays, start=1)
-        ]
+        tiers = [RetryTier(self.queues.sources[f"retry-{i}"], delay) for i, delay in enumerate(p.delays, start=1)]
         self.consumer = Consumer(
             name,
             ConsumerArgs(

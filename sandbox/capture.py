@@ -114,17 +114,17 @@ class AwsMocks(pulumi.runtime.Mocks):
             return _suffix(args.name), out | {"uuid": _suffix(args.name), "state": "Enabled"}
         return f"{args.name}-id", out
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": self.account,
                 "arn": f"arn:aws:iam::{self.account}:user/sandbox",
                 "userId": "SANDBOX",
                 "id": self.account,
-            }
+            }, []
         if args.token == "aws:index/getRegion:getRegion":
-            return {"name": self.region, "region": self.region, "id": self.region}
-        return {}
+            return {"name": self.region, "region": self.region, "id": self.region}, []
+        return {}, []
 
 
 class _CapturingMonitor(pulumi_mocks.MockMonitor):
@@ -196,8 +196,11 @@ def capture_stack(
         sys.path.insert(0, str(project_dir))
     program = str(project_dir / "__main__.py")
 
+    def program_main() -> None:
+        runpy.run_path(program, run_name="__main__")
+
     async def run() -> None:
-        await run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__"))
+        await run_pulumi_func(program_main)
 
     try:
         _sync_await(run())

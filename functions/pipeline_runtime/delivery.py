@@ -23,7 +23,7 @@ class Delivery:
     message_id: str
     """SQS ``messageId`` of this delivery."""
     key: str
-    """Idempotency key: JMESPath on the body (``AP_IDEMPOTENCY_KEY``), else ``ap-message-id``, else messageId."""
+    """Idempotency key: ``AP_IDEMPOTENCY_KEY`` on the body, else ``ap-message-id``, else messageId."""
     logical_id: str
     """``ap-message-id`` given to the copies this record produces (chain, retry tier, DLQ)."""
     attempt: int

@@ -84,7 +84,8 @@ def escalate(settings: Settings, delivery: Delivery, body: str, error: BaseExcep
     }
     if is_fifo_url(tier.url):
         params["MessageGroupId"] = delivery.group_id or delivery.logical_id
-        params["MessageDeduplicationId"] = deterministic_id(settings.scope, delivery.key, f"retry:{next_attempt}")
+        purpose = f"retry:{next_attempt}"
+        params["MessageDeduplicationId"] = deterministic_id(settings.scope, delivery.key, purpose)
     else:
         params["DelaySeconds"] = tier.delay
     response = clients.sqs().send_message(**params)

@@ -118,13 +118,11 @@ class RecordProcessor:
         def job() -> dict[str, Any]:
             return self._run(delivery, body_text, parsed, problem)
 
+        transient: Exception | None = None
         try:
-            if self.unit is None:
-                outcome = job()
-            else:
-                outcome = self.unit(idempotency_key=delivery.key, job=job)
+            outcome = job() if self.unit is None else self.unit(idempotency_key=delivery.key, job=job)
         except BusinessFailure as failure:
-            return self._transient(delivery, body_text, failure.error)
+            transient = failure.error
         except Exception as exc:
             self.logger.warning(
                 "record failed in the runtime; reported for retry",
@@ -133,6 +131,8 @@ class RecordProcessor:
                 exc_info=exc,
             )
             raise
+        if transient is not None:  # handled outside the except block: no BusinessFailure context
+            return self._transient(delivery, body_text, transient)
         if outcome.get("duplicate"):
             self.logger.info(
                 "duplicate delivery; already processed",

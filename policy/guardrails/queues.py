@@ -155,12 +155,12 @@ def check_redrive(stack: Stack) -> Iterator[Finding]:
             if queue.urn in dlqs or some_target_unknown:
                 continue
             fifo = is_fifo(queue)
-            kind = f"a {type_name(fifo)}" if isinstance(fifo, bool) else "a"
+            kind = f" ({type_name(fifo)})" if isinstance(fifo, bool) else ""
             yield Finding.about(
                 queue,
                 f"{queue.label} has no redrive policy and is not the dead-letter queue of any other queue: "
                 "a message that keeps failing is retried until its retention period ends and is then lost. "
-                f"Fix: give it {kind} dead-letter queue of the same type with redrivePolicy = "
+                f"Fix: give it a dead-letter queue of the same type{kind} with redrivePolicy = "
                 '{"deadLetterTargetArn": <DLQ arn>, "maxReceiveCount": 3} '
                 "(the DeadLetteredQueue component does this).",
             )
@@ -305,9 +305,9 @@ def check_queue_has_policy(stack: Stack) -> Iterator[Finding]:
             yield Finding.about(
                 queue,
                 f"{queue.label} has {len(policies)} queue policies ({quoted_names(policies)}): "
-                "a queue holds one policy, so each QueuePolicy overwrites the others and the last one applied wins (SNS "
-                "permissions or the TLS-only deny get lost). Fix: merge all statements, for every topic "
-                "feeding this queue, into one QueuePolicy.",
+                "a queue holds one policy, so each QueuePolicy overwrites the others and the last one "
+                "applied wins (SNS permissions or the TLS-only deny get lost). Fix: merge all statements, "
+                "for every topic feeding this queue, into one QueuePolicy.",
             )
         elif not policies and queue.get("policy") in (None, "") and not unresolved:
             yield Finding.about(

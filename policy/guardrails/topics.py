@@ -48,8 +48,8 @@ def check_topic_has_policy(stack: Stack) -> Iterator[Finding]:
             yield Finding.about(
                 topic,
                 f"{topic.label} has {len(policies)} topic policies ({quoted_names(policies)}): "
-                "a topic holds one policy, so each TopicPolicy overwrites the others. Fix: merge their statements into one "
-                "TopicPolicy.",
+                "a topic holds one policy, so each TopicPolicy overwrites the others. "
+                "Fix: merge their statements into one TopicPolicy.",
             )
         elif not policies and topic.get("policy") in (None, "") and not unresolved:
             yield Finding.about(
@@ -76,7 +76,8 @@ def check_sse_keys_usable(stack: Stack) -> Iterator[Finding]:
                     f"{queue.label} is encrypted with the AWS managed key {AWS_MANAGED_SQS_KEY} but "
                     f"receives SNS deliveries ({subscription.label}): SNS cannot use that key, so every "
                     "delivery fails with KMS.AccessDeniedException. Fix: use sqsManagedSseEnabled=True "
-                    "instead, or a customer managed key that allows sns.amazonaws.com kms:GenerateDataKey* and kms:Decrypt.",
+                    "instead, or a customer managed key that allows sns.amazonaws.com "
+                    "kms:GenerateDataKey* and kms:Decrypt.",
                 )
     flagged: set[str] = set()
     for alarm in stack.of_type(METRIC_ALARM):
@@ -95,6 +96,7 @@ def check_sse_keys_usable(stack: Stack) -> Iterator[Finding]:
                     f"{topic.label} is encrypted with the AWS managed key {AWS_MANAGED_SNS_KEY} but "
                     f"CloudWatch alarms publish to it ({alarm.label}): CloudWatch cannot use that key, so "
                     "alarm notifications are silently dropped. Fix: encrypt the alarm topic with a customer "
-                    "managed key whose policy allows cloudwatch.amazonaws.com kms:GenerateDataKey* and kms:Decrypt.",
+                    "managed key whose policy allows cloudwatch.amazonaws.com kms:GenerateDataKey* and "
+                    "kms:Decrypt.",
                 )
 

@@ -25,7 +25,9 @@ def _wired(settings=None, *, next_stage: bool = False, delays: tuple[int, ...] =
     if next_stage:
         nxt = DeadLetteredQueue(
             "next",
-            DeadLetteredQueueArgs.for_consumer("ap-test-next", consumer(), alarm_topic_arn=ALARM_TOPIC, alarms=THRESHOLDS),
+            DeadLetteredQueueArgs.for_consumer(
+                "ap-test-next", consumer(), alarm_topic_arn=ALARM_TOPIC, alarms=THRESHOLDS
+            ),
         )
     tiers = [RetryTier(queues.sources[f"retry-{i}"], d) for i, d in enumerate(delays, start=1)]
     c = Consumer(
@@ -65,15 +67,22 @@ def test_function_runs_the_generic_entry_point_with_its_wiring(mocks):
 
     f = c.function
     return pulumi.Output.all(
-        f.handler, f.runtime, f.timeout, f.memory_size, f.layers, f.architectures, f.environment,
-        queues.dlq.url, f.logging_config,
+        f.handler,
+        f.runtime,
+        f.timeout,
+        f.memory_size,
+        f.layers,
+        f.architectures,
+        f.environment,
+        queues.dlq.url,
+        f.logging_config,
     ).apply(check)
 
 
 @pulumi.runtime.test
 def test_role_is_least_privilege_without_wildcards(mocks):
     c, queues, nxt = _wired(next_stage=True)
-    policy = next(r for r in c._childResources if isinstance(r, pulumi.CustomResource) and r._type == "aws:iam/rolePolicy:RolePolicy")  # noqa: E501
+    policy = c.role_policy
 
     def check(a: list) -> None:
         doc, source_arn, dlq_arn, next_arn, table_arn = a
@@ -81,7 +90,10 @@ def test_role_is_least_privilege_without_wildcards(mocks):
         assert json.loads(doc)["Version"] == "2012-10-17"
         assert stmts["ConsumeOwnQueues"]["Resource"] == [source_arn]
         assert set(stmts["ConsumeOwnQueues"]["Action"]) == {
-            "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:ChangeMessageVisibility",
+            "sqs:GetQueueAttributes",
         }
         assert set(stmts["SendToDlqAndNextQueues"]["Resource"]) == {dlq_arn, next_arn}
         assert stmts["IdempotencyTable"]["Resource"] == table_arn
@@ -109,8 +121,14 @@ def test_mapping_reports_batch_item_failures_with_configured_batching(mocks):
         assert (source, fn) == (queue_arn, fn_arn)
 
     return pulumi.Output.all(
-        m.function_response_types, m.batch_size, m.maximum_batching_window_in_seconds,
-        m.scaling_config, m.event_source_arn, m.function_name, queues.queue.arn, c.function.arn,
+        m.function_response_types,
+        m.batch_size,
+        m.maximum_batching_window_in_seconds,
+        m.scaling_config,
+        m.event_source_arn,
+        m.function_name,
+        queues.queue.arn,
+        c.function.arn,
     ).apply(check)
 
 
@@ -136,7 +154,9 @@ def test_retry_consumer_reads_every_tier_and_knows_their_order(mocks):
         assert len(set(sources)) == 3
 
     return pulumi.Output.all(
-        fn.environment, queues.sources["retry-1"].url, queues.sources["retry-2"].url,
+        fn.environment,
+        queues.sources["retry-1"].url,
+        queues.sources["retry-2"].url,
         pulumi.Output.all(*[m.event_source_arn for m in c.mappings]),
     ).apply(check)
 

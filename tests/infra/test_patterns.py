@@ -22,8 +22,11 @@ FANOUT = {
         "pattern": "fanout",
         "subscribers": {
             "billing": {"handler": "handlers.orders:bill", "filter": {"type": ["order_created"]}},
-            "email": {"handler": "handlers.notify:send", "filter": {"customer": {"tier": ["gold"]}},
-                      "filterScope": "MessageBody"},
+            "email": {
+                "handler": "handlers.notify:send",
+                "filter": {"customer": {"tier": ["gold"]}},
+                "filterScope": "MessageBody",
+            },
             "analytics": {"handler": "handlers.analytics:record", "batchSize": 100, "batchWindow": 10},
         },
     }
@@ -51,8 +54,13 @@ def env(c: Capture, function_name: str) -> dict:
 
 def role_policy_for(c: Capture, function_name: str) -> list[dict]:
     fn = next(r for r in c.of_type(FN) if r.inputs["name"] == function_name)
-    return statements(next(r.inputs["policy"] for r in c.resources
-                           if r.type == "aws:iam/rolePolicy:RolePolicy" and r.parent == fn.parent))
+    return statements(
+        next(
+            r.inputs["policy"]
+            for r in c.resources
+            if r.type == "aws:iam/rolePolicy:RolePolicy" and r.parent == fn.parent
+        )
+    )
 
 
 def policies_of(c: Capture, queue_url: str) -> list[dict]:
@@ -86,7 +94,9 @@ def test_fanout_subscribes_each_queue_raw_with_its_filter_and_dlq():
     assert json.loads(email["filterPolicy"]) == {"customer": {"tier": ["gold"]}}
     assert email["filterPolicyScope"] == "MessageBody"
     assert "filterPolicy" not in analytics
-    assert json.loads(billing["redrivePolicy"]) == {"deadLetterTargetArn": queue(c, "ap-test-orders-billing-dlq")["arn"]}
+    assert json.loads(billing["redrivePolicy"]) == {
+        "deadLetterTargetArn": queue(c, "ap-test-orders-billing-dlq")["arn"]
+    }
 
 
 def test_fanout_every_queue_has_one_policy_merging_tls_deny_and_topic_grant():
@@ -106,7 +116,9 @@ def test_fanout_every_queue_has_one_policy_merging_tls_deny_and_topic_grant():
 def test_fanout_consumer_per_subscriber_with_its_batching():
     c = capture_pipelines(FANOUT)
     assert sorted(r.inputs["name"] for r in c.of_type(FN)) == [
-        "ap-test-orders-analytics", "ap-test-orders-billing", "ap-test-orders-email"
+        "ap-test-orders-analytics",
+        "ap-test-orders-billing",
+        "ap-test-orders-email",
     ]
     analytics = next(r.inputs for r in c.of_type(ESM) if r.inputs["eventSourceArn"].endswith("analytics"))
     assert (analytics["batchSize"], analytics["maximumBatchingWindowInSeconds"]) == (100, 10)
@@ -114,8 +126,15 @@ def test_fanout_consumer_per_subscriber_with_its_batching():
 
 
 def test_fifo_fanout_uses_fifo_topic_and_queues():
-    c = capture_pipelines({"orders": {**FANOUT["orders"], "fifo": True, "subscribers": {
-        "billing": {"handler": "handlers.orders:bill", "filter": {"type": ["order_created"]}}}}})
+    c = capture_pipelines(
+        {
+            "orders": {
+                **FANOUT["orders"],
+                "fifo": True,
+                "subscribers": {"billing": {"handler": "handlers.orders:bill", "filter": {"type": ["order_created"]}}},
+            }
+        }
+    )
     topic = next(r.inputs for r in c.of_type("aws:sns/topic:Topic") if r.inputs["name"].startswith("ap-test-orders"))
     assert topic["name"] == "ap-test-orders.fifo" and topic["fifoTopic"] is True
     assert queue(c, "ap-test-orders-billing.fifo")["fifoQueue"] is True
@@ -174,7 +193,9 @@ def test_retry_tiers_have_their_delays_and_all_redrive_to_one_dlq():
     (allow,) = c.of_type("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy")
     assert json.loads(allow.inputs["redriveAllowPolicy"]) == {
         "redrivePermission": "byQueue",
-        "sourceQueueArns": [queue(c, n)["arn"] for n in ("ap-test-email", "ap-test-email-retry-1", "ap-test-email-retry-2")],
+        "sourceQueueArns": [
+            queue(c, n)["arn"] for n in ("ap-test-email", "ap-test-email-retry-1", "ap-test-email-retry-2")
+        ],
     }
 
 
@@ -182,10 +203,14 @@ def test_retry_consumer_reads_main_and_tiers_and_escalates_in_order():
     c = capture_pipelines(RETRY)
     assert len(c.of_type(FN)) == 1
     sources = sorted(r.inputs["eventSourceArn"] for r in c.of_type(ESM))
-    assert sources == sorted(queue(c, n)["arn"] for n in ("ap-test-email", "ap-test-email-retry-1", "ap-test-email-retry-2"))
+    assert sources == sorted(
+        queue(c, n)["arn"] for n in ("ap-test-email", "ap-test-email-retry-1", "ap-test-email-retry-2")
+    )
     tiers = json.loads(env(c, "ap-test-email")["AP_RETRY_TIERS"])
-    assert tiers == [{"url": queue(c, "ap-test-email-retry-1")["url"], "delay": 30},
-                     {"url": queue(c, "ap-test-email-retry-2")["url"], "delay": 300}]
+    assert tiers == [
+        {"url": queue(c, "ap-test-email-retry-1")["url"], "delay": 30},
+        {"url": queue(c, "ap-test-email-retry-2")["url"], "delay": 300},
+    ]
 
 
 def test_fifo_retry_uses_queue_level_delay_on_fifo_tiers():
@@ -205,17 +230,21 @@ def test_every_dlq_alarms_on_visible_messages_to_the_alarm_topic():
     dlqs = [r.outputs["name"] for r in c.of_type(Q) if "-dlq" in r.outputs["name"]]
     assert len(dlqs) == 7
     for dlq in dlqs:
-        (alarm,) = [a.inputs for a in c.of_type(ALARM)
-                    if a.inputs["dimensions"] == {"QueueName": dlq}
-                    and a.inputs["metricName"] == "ApproximateNumberOfMessagesVisible"]
+        (alarm,) = [
+            a.inputs
+            for a in c.of_type(ALARM)
+            if a.inputs["dimensions"] == {"QueueName": dlq}
+            and a.inputs["metricName"] == "ApproximateNumberOfMessagesVisible"
+        ]
         assert alarm["namespace"] == "AWS/SQS" and alarm["threshold"] == 0
         assert alarm["comparisonOperator"] == "GreaterThanThreshold"
         assert alarm["treatMissingData"] == "notBreaching"
     assert all(a.inputs["alarmActions"] == [alarm_topic] for a in c.of_type(ALARM))
     functions = [r.inputs["name"] for r in c.of_type(FN)]
     for metric in ("Errors", "Throttles"):
-        assert sorted(a.inputs["dimensions"]["FunctionName"] for a in c.of_type(ALARM)
-                      if a.inputs["metricName"] == metric) == sorted(functions)
+        assert sorted(
+            a.inputs["dimensions"]["FunctionName"] for a in c.of_type(ALARM) if a.inputs["metricName"] == metric
+        ) == sorted(functions)
 
 
 def test_alarm_topic_is_kms_encrypted_for_cloudwatch_and_emails_when_configured():
@@ -240,8 +269,13 @@ def test_disabled_pipeline_registers_nothing():
 
 def test_bad_config_fails_before_any_resource_is_registered():
     with pytest.raises(pulumi.RunError) as info:
-        capture_pipelines({**RETRY, "broken": {"pattern": "fanout", "subscribers": {"x": {"handler": "nope"}}},
-                           "other": {"pattern": "queue"}})
+        capture_pipelines(
+            {
+                **RETRY,
+                "broken": {"pattern": "fanout", "subscribers": {"x": {"handler": "nope"}}},
+                "other": {"pattern": "queue"},
+            }
+        )
     message = str(info.value)
     assert "pipelines.broken.subscribers.x.handler" in message
     assert "pipelines.other.pattern: 'queue' is not a pattern; allowed fanout, chain, retry" in message

@@ -14,7 +14,10 @@ TOPIC = "arn:aws:sns:eu-west-1:123456789012:ap-test-orders"
 
 def _queue(name: str = "orders", **settings: object) -> DeadLetteredQueue:
     args = DeadLetteredQueueArgs.for_consumer(
-        f"ap-test-{name}", consumer(**settings), alarm_topic_arn=ALARM_TOPIC, alarms=THRESHOLDS  # type: ignore[arg-type]
+        f"ap-test-{name}",
+        consumer(**settings),
+        alarm_topic_arn=ALARM_TOPIC,
+        alarms=THRESHOLDS,  # type: ignore[arg-type]
     )
     return DeadLetteredQueue(name, args)
 
@@ -99,8 +102,13 @@ def test_retry_tiers_share_the_dlq_with_their_own_delays(mocks):
         assert json.loads(r1)["deadLetterTargetArn"] == json.loads(r2)["deadLetterTargetArn"] == dlq_arn
 
     return pulumi.Output.all(
-        tier1.name, tier2.name, tier1.delay_seconds, tier2.delay_seconds,
-        tier1.redrive_policy, tier2.redrive_policy, q.dlq.arn,
+        tier1.name,
+        tier2.name,
+        tier1.delay_seconds,
+        tier2.delay_seconds,
+        tier1.redrive_policy,
+        tier2.redrive_policy,
+        q.dlq.arn,
     ).apply(check)
 
 

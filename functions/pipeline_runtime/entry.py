@@ -1,0 +1,74 @@
+"""The one Lambda entry point of every consumer: ``pipeline_runtime.entry.handler``.
+
+Per invocation: read the settings from the environment (docs/contracts.md §1), pick the logger and the
+business function (``AP_HANDLER``), then let Powertools drive the batch -
+``BatchProcessor(event_type=EventType.SQS)`` for standard queues, ``SqsFifoPartialProcessor()`` for
+FIFO (stops at the first failure and reports it and every remaining record) - with
+``process_partial_response``. The per-record work is :class:`pipeline_runtime.processing.RecordProcessor`.
+
+The return value is the partial batch response ``{"batchItemFailures": [{"itemIdentifier": id}, ...]}``.
+When *every* record failed, Powertools raises ``BatchProcessingError`` instead (its default): the
+invocation fails, SQS retries the whole batch, and the Lambda ``Errors`` metric sees it.
+
+Import cost is kept low on purpose (bench/cold_start.py): the Powertools batch and idempotency
+utilities and boto3 are imported on the first invocation, not at import time.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pipeline_runtime import clients, idempotency, loader
+from pipeline_runtime.log import get_logger
+from pipeline_runtime.processing import RecordProcessor
+from pipeline_runtime.settings import Settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch import BasePartialBatchProcessor
+
+__all__ = ["handler", "reset_caches"]
+
+_cold_start = True
+
+
+def _processor(fifo: bool) -> BasePartialBatchProcessor:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, SqsFifoPartialProcessor
+
+    if fifo:
+        return SqsFifoPartialProcessor()
+    return BatchProcessor(event_type=EventType.SQS)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda handler for an SQS event-source-mapping batch (ReportBatchItemFailures on)."""
+    global _cold_start
+    settings = Settings.from_env()
+    logger = get_logger(settings.service, settings.log_level)
+    logger.append_keys(
+        pipeline=settings.pipeline,
+        consumer=settings.consumer,
+        function_request_id=getattr(context, "aws_request_id", None),
+        cold_start=_cold_start,
+    )
+    _cold_start = False
+
+    business = loader.resolve(settings.handler)
+    unit = idempotency.unit_for(settings, context) if settings.idempotency_table else None
+    record_handler = RecordProcessor(settings, business, logger, unit)
+
+    from aws_lambda_powertools.utilities.batch import process_partial_response
+
+    response = process_partial_response(
+        event=event,
+        record_handler=record_handler,
+        processor=_processor(settings.fifo),
+        context=context,
+    )
+    return dict(response)
+
+
+def reset_caches() -> None:
+    """Drop cached clients, idempotency units and resolved handlers (tests, emulator restarts)."""
+    clients.reset()
+    idempotency.reset()
+    loader.reset()

@@ -1,0 +1,122 @@
+"""Time for the sandbox: a virtual clock that moto's SQS model reads, or the real clock for emulators.
+
+Why virtual: the dev stack's retry tiers wait 30 s and 300 s, visibility timeouts are minutes and the
+analytics mapping batches for 10 s; a demo must still finish in seconds *and* see events in the order
+AWS would produce them. moto's SQS model reads time only through two names it imports at module level
+(``moto.sqs.models.unix_time`` and ``unix_time_millis``): visibility, DelaySeconds, SentTimestamp,
+ApproximateFirstReceiveTimestamp, retention and the FIFO deduplication window all follow them. We
+patch those two names; the engine advances the clock only when every event-source-mapping loop is
+idle, straight to the next thing that can happen (a message becoming visible or undelayed, or a
+batching window closing), so nothing is ever skipped and nothing waits in real time.
+
+What stays on real time, deliberately:
+
+* SNS and DynamoDB models (``moto.sns.models.unix_time`` only stamps config items; DynamoDB TTL is
+  not enforced by moto), so they need no patching.
+* Powertools idempotency computes and checks record expiry with ``datetime.now()``. The virtual clock
+  starts at real *now* and only moves forward, so a record saved during a run never looks expired to
+  the check, and never expires during the run (in AWS a duplicate arriving after the idempotency TTL,
+  1 h by default, would run again; runs here cover far less than that in real time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+_MOTO_SQS_MODULE = "moto.sqs.models"
+
+
+class Clock(Protocol):
+    """What the engine and the mappings need from time."""
+
+    virtual: bool
+
+    def now(self) -> float:
+        """Seconds since the epoch."""
+        ...
+
+    def sleep_until(self, when: float) -> None:
+        """Let time pass until `when` (virtual: jump; real: sleep)."""
+        ...
+
+
+class VirtualClock:
+    """A clock that stands still until told to move, and only ever moves forward."""
+
+    virtual = True
+
+    def __init__(self, start: float | None = None) -> None:
+        self._now = time.time() if start is None else float(start)
+        self.start = self._now
+
+    def now(self) -> float:
+        return self._now
+
+    def now_millis(self) -> float:
+        return self._now * 1000.0
+
+    @property
+    def elapsed(self) -> float:
+        """Virtual seconds since the clock was created."""
+        return self._now - self.start
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError(f"a virtual clock only moves forward (asked {seconds} s)")
+        self._now += seconds
+
+    def sleep_until(self, when: float) -> None:
+        """Jump to `when`; earlier times are ignored (the clock never goes back)."""
+        self._now = max(self._now, when)
+
+    # moto calls these with an optional datetime; with one, it wants that datetime converted.
+    def _unix_time(self, value: dt.datetime | None = None) -> float:
+        if value is not None:
+            return (value - dt.datetime(1970, 1, 1)).total_seconds()
+        return self._now
+
+    def _unix_time_millis(self, value: dt.datetime | None = None) -> float:
+        return self._unix_time(value) * 1000.0
+
+    @contextmanager
+    def patch_moto(self) -> Iterator[VirtualClock]:
+        """Make moto's SQS model read this clock for as long as the context is open."""
+        import importlib
+
+        module = importlib.import_module(_MOTO_SQS_MODULE)
+        saved: dict[str, Callable[..., float]] = {
+            "unix_time": module.unix_time,
+            "unix_time_millis": module.unix_time_millis,
+        }
+        module.unix_time = self._unix_time
+        module.unix_time_millis = self._unix_time_millis
+        try:
+            yield self
+        finally:
+            for name, original in saved.items():
+                setattr(module, name, original)
+
+
+class RealClock:
+    """Wall-clock time, for `--endpoint-url` runs: the emulator keeps its own (real) time."""
+
+    virtual = False
+
+    def __init__(self) -> None:
+        self.start = time.time()
+
+    def now(self) -> float:
+        return time.time()
+
+    @property
+    def elapsed(self) -> float:
+        return time.time() - self.start
+
+    def sleep_until(self, when: float) -> None:
+        delay = when - time.time()
+        if delay > 0:
+            time.sleep(delay)

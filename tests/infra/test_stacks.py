@@ -1,0 +1,64 @@
+"""Every Pulumi.<stack>.yaml of the project loads, validates and builds under mocks."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.config import parse_stack_config
+from sandbox.capture import UnknownStackError, capture_stack, load_stack_config, stack_names
+
+
+def test_the_project_has_dev_and_prod_stacks():
+    assert {"dev", "prod"} <= set(stack_names())
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_stack_file_builds_and_exports_every_enabled_pipeline(stack):
+    raw = load_stack_config(stack)
+    config = parse_stack_config(
+        {k.split(":", 1)[1]: v for k, v in raw.items() if k.startswith("async-pipelines:")},
+        stack=stack,
+        region=raw["aws:region"],
+    )
+    capture = capture_stack(stack)
+    exported = capture.outputs["pipelines"]
+    assert sorted(exported) == sorted(p.name for p in config.enabled_pipelines)
+    queue_urls = {r.outputs["url"] for r in capture.of_type("aws:sqs/queue:Queue")}
+    for name, out in exported.items():
+        assert out["entry"], name
+        assert set(out["queueUrls"].values()) <= queue_urls
+        assert set(out["dlqUrls"].values()) <= queue_urls
+        assert all(u.split("/")[-1].removesuffix(".fifo").endswith("-dlq") for u in out["dlqUrls"].values())
+    functions = capture.of_type("aws:lambda/function:Function")
+    assert all(f.inputs["layers"][0].startswith(f"arn:aws:lambda:{raw['aws:region']}:") for f in functions)
+
+
+def test_dev_switches_on_one_pipeline_of_each_pattern():
+    exported = capture_stack("dev").outputs["pipelines"]
+    assert {p["pattern"] for p in exported.values()} == {"fanout", "chain", "retry"}
+    assert exported["orders"]["entry"].startswith("arn:aws:sns:")
+    assert list(exported["media"]["queueUrls"]) == ["download", "thumbnail", "publish"]
+    assert list(exported["email"]["queueUrls"]) == ["main", "retry-1", "retry-2"]
+
+
+def test_prod_switches_a_different_mix_with_production_settings():
+    capture = capture_stack("prod")
+    exported = capture.outputs["pipelines"]
+    assert "media" not in exported, "media is enabled: false in prod"
+    assert not [r for r in capture.resources if "media" in r.name]
+    assert exported["ledger"]["entry"].endswith(".fifo")
+    billing = next(
+        r.inputs
+        for r in capture.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+        if r.inputs["eventSourceArn"].endswith("orders-billing")
+    )
+    assert billing["scalingConfig"] == {"maximumConcurrency": 50}
+    assert {f.inputs["architectures"][0] for f in capture.of_type("aws:lambda/function:Function")} == {"arm64"}
+    assert any(
+        r.inputs.get("protocol") == "email" for r in capture.of_type("aws:sns/topicSubscription:TopicSubscription")
+    )
+
+
+def test_unknown_stack_is_named_with_the_known_ones():
+    with pytest.raises(UnknownStackError, match=r"unknown stack 'staging'.*dev, prod"):
+        capture_stack("staging")
