@@ -303,6 +303,7 @@ def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str
                 errors.add(f"{stage_path}.name", f"{stage_name!r} is used by an earlier stage; names must be unique")
             seen.add(stage_name)
             errors.unknown_keys(stage_path, stage_raw, ("name", *CONSUMER_KEYS))
+            _check_same_type(errors, stage_path, stage_raw, fifo, "the queues of a chain")
             rest = {k: v for k, v in stage_raw.items() if k != "name"}
             stage = _parse_consumer(
                 errors, stage_path, stage_name, rest, fifo, stack, name, name_path=f"{stage_path}.name"
@@ -313,8 +314,10 @@ def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str
     # retry
     errors.unknown_keys(path, raw, ("pattern", "enabled", "retries", *CONSUMER_KEYS))
     consumer_raw = {k: v for k, v in raw.items() if k in CONSUMER_KEYS and k != "fifo"}
-    consumer = _parse_consumer(errors, path, "consumer", consumer_raw, fifo, stack, name)
     delays = _parse_retries(errors, f"{path}.retries", raw.get("retries"))
+    consumer = _parse_consumer(
+        errors, path, "consumer", consumer_raw, fifo, stack, name, retry_tiers=len(delays) if delays else 1
+    )
     if consumer is None or delays is None:
         return None
     return RetryPipeline(name=name, consumer=consumer, delays=delays, enabled=enabled)
@@ -337,6 +340,16 @@ def _parse_retries(errors: _Errors, path: str, value: Any) -> tuple[int, ...] | 
     return tuple(delays)
 
 
+def _check_same_type(errors: _Errors, path: str, raw: Mapping[str, Any], fifo: bool, what: str) -> None:
+    """Fan-out queues must match their topic, chain stages each other (FIFO needs a group id end to end)."""
+    value = raw.get("fifo", fifo)
+    if isinstance(value, bool) and value != fifo:
+        errors.add(
+            f"{path}.fifo",
+            f"{value!r} differs from the pipeline's fifo ({fifo}); {what} share one type: set `fifo` on the pipeline",
+        )
+
+
 def _parse_subscriber(
     errors: _Errors, path: str, name: str, body: Any, fifo: bool, stack: str, pipeline: str
 ) -> Subscriber | None:
@@ -344,12 +357,7 @@ def _parse_subscriber(
     if raw is None:
         return None
     errors.unknown_keys(path, raw, ("filter", "filterScope", *CONSUMER_KEYS))
-    if isinstance(raw.get("fifo", fifo), bool) and raw.get("fifo", fifo) != fifo:
-        errors.add(
-            f"{path}.fifo",
-            f"{raw.get('fifo')!r} differs from the pipeline's fifo ({fifo}); a fan-out topic and its queues "
-            "share one type: set `fifo` on the pipeline",
-        )
+    _check_same_type(errors, path, raw, fifo, "a fan-out topic and its queues")
     scope = raw.get("filterScope", "MessageAttributes")
     if scope not in d.FILTER_SCOPES:
         errors.add(f"{path}.filterScope", f"{scope!r} is not allowed; allowed {', '.join(d.FILTER_SCOPES)}")
@@ -398,6 +406,7 @@ def _parse_consumer(
     stack: str,
     pipeline: str,
     name_path: str | None = None,
+    retry_tiers: int = 0,
 ) -> ConsumerSettings | None:
     """Validate one consumer's settings, including the rules that tie keys together."""
     errors.name(name_path or path, name)
@@ -458,12 +467,12 @@ def _parse_consumer(
         )
     results = errors.boolean(path, raw, "results", False)
 
-    physical = f"{d.NAME_PREFIX}-{stack}-{pipeline}-{name}"
-    longest_queue = f"{physical}-retry-9-dlq.fifo"
+    physical = d.physical_name(stack, pipeline, None if retry_tiers else name)
+    longest_queue = physical + (f"-retry-{retry_tiers}.fifo" if retry_tiers else "-dlq.fifo")
     if len(longest_queue) > d.QUEUE_NAME_MAX or len(physical) > d.FUNCTION_NAME_MAX:
         errors.add(
             path,
-            f"resource names like {physical!r} get too long (queues ≤ {d.QUEUE_NAME_MAX}, functions ≤ "
+            f"resource names like {longest_queue!r} get too long (queues ≤ {d.QUEUE_NAME_MAX}, functions ≤ "
             f"{d.FUNCTION_NAME_MAX} characters); shorten the pipeline or consumer name",
         )
     if not isinstance(handler, str):

@@ -90,6 +90,7 @@ class Consumer(pulumi.ComponentResource):
 
         self.role = aws.iam.Role(
             f"{name}-role",
+            name=f"{args.function_name}-role",
             assume_role_policy=docs.assume_role_policy("lambda.amazonaws.com"),
             description=f"Least-privilege role of {args.function_name}",
             opts=child,
@@ -130,7 +131,9 @@ class Consumer(pulumi.ComponentResource):
             variables["AP_NEXT_QUEUE_URL"] = args.next_queue.url
         if args.retry_tiers:
             variables["AP_RETRY_TIERS"] = pulumi.Output.all(*[t.queue.url for t in args.retry_tiers]).apply(
-                lambda urls: json.dumps([{"url": u, "delay": t.delay} for u, t in zip(urls, args.retry_tiers, strict=True)])
+                lambda urls: json.dumps(
+                    [{"url": u, "delay": t.delay} for u, t in zip(urls, args.retry_tiers, strict=True)]
+                )
             )
         if self.table is not None:
             variables["AP_IDEMPOTENCY_TABLE"] = self.table.name

@@ -56,7 +56,8 @@ RETRY_TIERS_RANGE = (1, 9)
 """A DLQ's redrive-allow policy lists at most 10 source queues: the main queue + 9 tiers."""
 FILTER_POLICY_MAX_KEYS = 5
 QUEUE_NAME_MAX = 80
-FUNCTION_NAME_MAX = 64
+FUNCTION_NAME_MAX = 64 - len("-role")
+"""Lambda allows 64 characters; the IAM role is named after the function with a `-role` suffix."""
 LOG_RETENTION_CHOICES = (
     1,
     3,
@@ -84,6 +85,11 @@ LOG_RETENTION_CHOICES = (
 ARCHITECTURES = ("x86_64", "arm64")
 FILTER_SCOPES = ("MessageAttributes", "MessageBody")
 POWERTOOLS_ACCOUNT = "017000801446"
+
+
+def physical_name(stack: str, pipeline: str, consumer: str | None = None) -> str:
+    """`ap-<stack>-<pipeline>[-<consumer>]`: the base of every queue, function and table name of a consumer."""
+    return "-".join([NAME_PREFIX, stack, pipeline, *([consumer] if consumer else [])])
 
 
 def powertools_layer_arn(region: str, version: int, architecture: str) -> str:

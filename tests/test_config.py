@@ -155,7 +155,9 @@ class Kind(NamedTuple):
 
 
 KINDS = {
-    "subscriber": Kind(subscriber_config, "pipelines.orders.subscribers.billing", ("filter", "filterScope", *CONSUMER_KEYS)),
+    "subscriber": Kind(
+        subscriber_config, "pipelines.orders.subscribers.billing", ("filter", "filterScope", *CONSUMER_KEYS)
+    ),
     "stage": Kind(stage_config, "pipelines.media.stages[0]", ("name", *CONSUMER_KEYS)),
     "retry": Kind(retry_config, "pipelines.email", ("pattern", "enabled", "retries", *CONSUMER_KEYS)),
 }
@@ -178,8 +180,20 @@ def test_handler_that_exists_has_no_problem(functions_dir: Path, handler: str) -
 
 @pytest.mark.parametrize(
     "handler",
-    ["handlers.orders.bill", "handlers/orders:bill", "orders", ":bill", "handlers.orders:", "handlers.orders:bill:x",
-     "handlers.orders:bill()", "1handlers.orders:bill", "", 42, None, ["handlers.orders:bill"]],
+    [
+        "handlers.orders.bill",
+        "handlers/orders:bill",
+        "orders",
+        ":bill",
+        "handlers.orders:",
+        "handlers.orders:bill:x",
+        "handlers.orders:bill()",
+        "1handlers.orders:bill",
+        "",
+        42,
+        None,
+        ["handlers.orders:bill"],
+    ],
 )
 def test_handler_not_module_colon_function(functions_dir: Path, handler: Any) -> None:
     assert REAL_HANDLER_PROBLEM(handler, functions_dir=functions_dir) == (
@@ -189,9 +203,11 @@ def test_handler_not_module_colon_function(functions_dir: Path, handler: Any) ->
 
 @pytest.mark.parametrize(
     ("handler", "module", "file"),
-    [("handlers.billing:bill", "handlers.billing", "billing.py"),
-     ("orders:bill", "orders", "orders.py"),
-     ("handlers.orders.v2:bill", "handlers.orders.v2", "v2.py")],
+    [
+        ("handlers.billing:bill", "handlers.billing", "billing.py"),
+        ("orders:bill", "orders", "orders.py"),
+        ("handlers.orders.v2:bill", "handlers.orders.v2", "v2.py"),
+    ],
 )
 def test_handler_module_not_under_functions(functions_dir: Path, handler: str, module: str, file: str) -> None:
     assert REAL_HANDLER_PROBLEM(handler, functions_dir=functions_dir) == (
@@ -201,8 +217,7 @@ def test_handler_module_not_under_functions(functions_dir: Path, handler: str, m
 
 def test_handler_function_not_in_module(functions_dir: Path) -> None:
     assert REAL_HANDLER_PROBLEM("handlers.media:resize", functions_dir=functions_dir) == (
-        "'handlers.media:resize': handlers/media.py defines no function 'resize' "
-        "(it has: download, publish, thumbnail)"
+        "'handlers.media:resize': handlers/media.py defines no function 'resize' (it has: download, publish, thumbnail)"
     )
 
 
@@ -267,10 +282,14 @@ def test_handler_missing(kind: Kind) -> None:
     [
         ("handlers.orders.bill", "'handlers.orders.bill' is not `module:function` (e.g. handlers.orders:bill)"),
         (7, "7 is not `module:function` (e.g. handlers.orders:bill)"),
-        ("handlers.payments:bill",
-         "'handlers.payments:bill': module 'handlers.payments' not found under functions/ (looked for payments.py)"),
-        ("handlers.orders:charge",
-         "'handlers.orders:charge': handlers/orders.py defines no function 'charge' (it has: bill)"),
+        (
+            "handlers.payments:bill",
+            "'handlers.payments:bill': module 'handlers.payments' not found under functions/ (looked for payments.py)",
+        ),
+        (
+            "handlers.orders:charge",
+            "'handlers.orders:charge': handlers/orders.py defines no function 'charge' (it has: bill)",
+        ),
     ],
 )
 def test_handler_invalid_or_nonexistent(kind: Kind, handler: Any, problem: str) -> None:
@@ -288,13 +307,25 @@ def test_unknown_stack_level_key() -> None:
 @pytest.mark.parametrize(
     ("body", "key", "allowed"),
     [
-        ({"pattern": "fanout", "subscribers": {"billing": {"handler": "handlers.orders:bill"}}, "timeout": 60},
-         "timeout", ("pattern", "enabled", "fifo", "subscribers")),
-        ({"pattern": "chain", "stages": [{"name": "download", "handler": "handlers.media:download"}],
-          "handler": "handlers.media:download"},
-         "handler", ("pattern", "enabled", "fifo", "stages")),
-        ({"pattern": "retry", "handler": "handlers.notify:send", "retries": [{"delay": 30}], "delays": [30]},
-         "delays", ("pattern", "enabled", "retries", *CONSUMER_KEYS)),
+        (
+            {"pattern": "fanout", "subscribers": {"billing": {"handler": "handlers.orders:bill"}}, "timeout": 60},
+            "timeout",
+            ("pattern", "enabled", "fifo", "subscribers"),
+        ),
+        (
+            {
+                "pattern": "chain",
+                "stages": [{"name": "download", "handler": "handlers.media:download"}],
+                "handler": "handlers.media:download",
+            },
+            "handler",
+            ("pattern", "enabled", "fifo", "stages"),
+        ),
+        (
+            {"pattern": "retry", "handler": "handlers.notify:send", "retries": [{"delay": 30}], "delays": [30]},
+            "delays",
+            ("pattern", "enabled", "retries", *CONSUMER_KEYS),
+        ),
     ],
     ids=["fanout", "chain", "retry"],
 )
@@ -376,9 +407,7 @@ def test_fanout_subscribers_missing_or_empty() -> None:
 
 def test_fanout_subscriber_not_a_mapping() -> None:
     raw = pipelines(orders={"pattern": "fanout", "subscribers": {"billing": "handlers.orders:bill"}})
-    assert errors_of(raw) == [
-        f"{SUB}: expected a mapping of settings, got str 'handlers.orders:bill'"
-    ]
+    assert errors_of(raw) == [f"{SUB}: expected a mapping of settings, got str 'handlers.orders:bill'"]
 
 
 # --- chain stages -------------------------------------------------------------------------
@@ -523,9 +552,9 @@ def test_consumer_setting_bounds_allowed(kind: Kind, rule: Range, side: str) -> 
     value = rule.lo if side == "lo" else rule.hi
     settings: dict[str, Any] = {rule.key: value}
     if rule.key == "visibilityTimeout" and side == "lo":
-        settings["timeout"] = 1  # visibility 0 is a legal SQS value but always below the function timeout
+        # 0 is a legal SQS value but always below the function timeout (≥ 1): the lowest usable one is 1.
         value = 1
-        settings[rule.key] = value
+        settings |= {"timeout": 1, rule.key: value}
     if rule.key == "batchSize" and value > 10:
         settings["batchWindow"] = 1
     assert getattr(only_consumer(parse(kind.build(settings))), rule.attr) == value
@@ -550,10 +579,17 @@ def test_fifo_batch_size_range(kind: Kind) -> None:
     assert only_consumer(parse(kind.build({"batchSize": 10}, fifo=True))).batch_size == 10
 
 
-def test_fifo_stage_of_standard_chain_uses_fifo_batch_limit() -> None:
-    assert errors_of(stage_config({"fifo": True, "batchSize": 20, "batchWindow": 5})) == [
+def test_fifo_chain_stage_uses_fifo_batch_limit() -> None:
+    assert errors_of(stage_config({"batchSize": 20, "batchWindow": 5}, fifo=True)) == [
         f"pipelines.media.stages[0].batchSize: 20 is out of range; {span(1, 10, ' for a FIFO queue')}",
         "pipelines.media.stages[0].batchWindow: 5 is not allowed on a FIFO queue; allowed 0 (omit it)",
+    ]
+
+
+def test_chain_stage_type_must_match_the_pipeline() -> None:
+    assert errors_of(stage_config({"fifo": True})) == [
+        "pipelines.media.stages[0].fifo: True differs from the pipeline's fifo (False); "
+        "the queues of a chain share one type: set `fifo` on the pipeline"
     ]
 
 
@@ -564,7 +600,10 @@ def test_stack_level_integers() -> None:
         f"alarms.queueDepth: 0 is out of range; {span(1, 10_000_000)}",
         f"async-pipelines.powertoolsLayerVersion: 0 is out of range; {span(1, 10_000)}",
     ]
-    raw = subscriber_config({}) | {"powertoolsLayerVersion": True, "alarms": {"oldestMessageAge": "600", "queueDepth": 1.5}}
+    raw = subscriber_config({}) | {
+        "powertoolsLayerVersion": True,
+        "alarms": {"oldestMessageAge": "600", "queueDepth": 1.5},
+    }
     assert errors_of(raw) == [
         f"alarms.oldestMessageAge: '600' is not an integer; {span(60, 1_209_600, ' s')}",
         f"alarms.queueDepth: 1.5 is not an integer; {span(1, 10_000_000)}",
@@ -699,7 +738,9 @@ def test_filter_nested_leaf_must_be_a_list_with_message_body_scope() -> None:
 
 def test_filter_at_most_five_keys() -> None:
     five = {f"k{i}": ["v"] for i in range(5)}
-    assert parse(subscriber_config({"filter": five})).pipelines[0].subscribers[0].filter_policy == five  # type: ignore[union-attr]
+    (pipeline,) = parse(subscriber_config({"filter": five})).pipelines
+    assert isinstance(pipeline, FanOutPipeline)
+    assert pipeline.subscribers[0].filter_policy == five
     six = five | {"k5": ["v"]}
     assert errors_of(subscriber_config({"filter": six})) == [
         f"{SUB}.filter: 6 attribute keys; SNS allows at most 5 per filter policy"
@@ -745,8 +786,13 @@ def test_idempotency_wrong_type(kind: Kind, value: Any) -> None:
 
 @pytest.mark.parametrize(
     ("value", "enabled", "key"),
-    [(True, True, None), (False, False, None), ("order_id", True, "order_id"),
-     ("detail.order.id", True, "detail.order.id"), ("[customer, order_id]", True, "[customer, order_id]")],
+    [
+        (True, True, None),
+        (False, False, None),
+        ("order_id", True, "order_id"),
+        ("detail.order.id", True, "detail.order.id"),
+        ("[customer, order_id]", True, "[customer, order_id]"),
+    ],
 )
 def test_idempotency_valid(kind: Kind, value: Any, enabled: bool, key: str | None) -> None:
     consumer = only_consumer(parse(kind.build({"idempotency": value})))
@@ -756,9 +802,13 @@ def test_idempotency_valid(kind: Kind, value: Any, enabled: bool, key: str | Non
 # --- stack-level keys ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("email", ["ops", "ops@example", "@example.com", "ops @example.com", "", 42, ["ops@example.com"]])
+@pytest.mark.parametrize(
+    "email", ["ops", "ops@example", "@example.com", "ops @example.com", "", 42, ["ops@example.com"]]
+)
 def test_bad_alarm_email(email: Any) -> None:
-    assert errors_of(subscriber_config({}) | {"alarmEmail": email}) == [f"alarmEmail: {email!r} is not an email address"]
+    assert errors_of(subscriber_config({}) | {"alarmEmail": email}) == [
+        f"alarmEmail: {email!r} is not an email address"
+    ]
 
 
 def test_alarm_email_parsed() -> None:
@@ -842,22 +892,22 @@ def test_longest_valid_names_allowed() -> None:
     assert parse(pipelines(**{name: body}), stack="s").pipelines[0].name == name
 
 
-def too_long(physical: str) -> str:
+def too_long(queue_name: str) -> str:
     return (
-        f"resource names like {physical!r} get too long (queues {LE} 80, functions {LE} 64 characters); "
+        f"resource names like {queue_name!r} get too long (queues {LE} 80, functions {LE} 59 characters); "
         "shorten the pipeline or consumer name"
     )
 
 
 def test_names_too_long_for_aws_subscriber() -> None:
-    """`ap-<stack>-<pipeline>-<consumer>-retry-9-dlq.fifo` must fit SQS's 80 characters: physical ≤ 63."""
-    pipeline, ok, bad = "p" * 28, "c" * 27, "c" * 28
-    assert len(f"ap-dev-{pipeline}-{ok}") == 63
+    """The function `ap-<stack>-<pipeline>-<consumer>` and its role (`-role`) must fit IAM's 64 characters."""
+    pipeline, ok, bad = "p" * 28, "c" * 23, "c" * 24
+    assert len(f"ap-dev-{pipeline}-{ok}") == 59
     fanout = {"pattern": "fanout", "subscribers": {ok: {"handler": "handlers.orders:bill"}}}
     parse(pipelines(**{pipeline: fanout}))
     fanout = {"pattern": "fanout", "subscribers": {bad: {"handler": "handlers.orders:bill"}}}
     assert errors_of(pipelines(**{pipeline: fanout})) == [
-        f"pipelines.{pipeline}.subscribers.{bad}: {too_long(f'ap-dev-{pipeline}-{bad}')}"
+        f"pipelines.{pipeline}.subscribers.{bad}: {too_long(f'ap-dev-{pipeline}-{bad}-dlq.fifo')}"
     ]
 
 
@@ -865,7 +915,18 @@ def test_names_too_long_for_aws_stage_and_long_stack() -> None:
     stack = "s" * 31
     stage = "t" * 31
     raw = pipelines(media={"pattern": "chain", "stages": [{"name": stage, "handler": "handlers.media:download"}]})
-    assert errors_of(raw, stack=stack) == [f"pipelines.media.stages[0]: {too_long(f'ap-{stack}-media-{stage}')}"]
+    expected = too_long(f"ap-{stack}-media-{stage}-dlq.fifo")
+    assert errors_of(raw, stack=stack) == [f"pipelines.media.stages[0]: {expected}"]
+
+
+def test_retry_pipeline_names_are_measured_without_a_consumer_name() -> None:
+    """A retry pipeline's resources are `ap-<stack>-<pipeline>[-retry-N]`: 31-character names fit."""
+    retry = {"pattern": "retry", "handler": "handlers.notify:send", "retries": [{"delay": 30}]}
+    name, fits, too_much = "r" * 31, "s" * 24, "s" * 25
+    parse(pipelines(**{name: retry}), stack=fits)
+    assert errors_of(pipelines(**{name: retry}), stack=too_much) == [
+        f"pipelines.{name}: {too_long(f'ap-{too_much}-{name}-retry-1.fifo')}"
+    ]
 
 
 # --- all errors together ----------------------------------------------------------------------
@@ -874,7 +935,10 @@ def test_names_too_long_for_aws_stage_and_long_stack() -> None:
 def test_all_errors_collected_in_one_config_error() -> None:
     raw = {
         "pipelines": {
-            "orders": {"pattern": "fanout", "subscribers": {"billing": {"handler": "handlers.orders:bill", "timeout": 0}}},
+            "orders": {
+                "pattern": "fanout",
+                "subscribers": {"billing": {"handler": "handlers.orders:bill", "timeout": 0}},
+            },
             "media": {"pattern": "pipeline", "stages": []},
             "email": {"pattern": "retry", "retries": [{"delay": 30}]},
         },
@@ -1064,16 +1128,17 @@ def test_design_example_parses_into_typed_pipelines() -> None:
             Subscriber(consumer("billing", "handlers.orders:bill"), filter_policy={"type": ["order_created"]}),
             Subscriber(consumer("email", "handlers.notify:send", max_receive_count=5)),
             Subscriber(
-                consumer(
-                    "analytics", "handlers.analytics:record", max_receive_count=2, batch_size=100, batch_window=10
-                )
+                consumer("analytics", "handlers.analytics:record", max_receive_count=2, batch_size=100, batch_window=10)
             ),
         ),
     )
     assert orders.subscribers[2].consumer.visibility_timeout == 190
     assert media == ChainPipeline(
         name="media",
-        stages=(consumer("download", "handlers.media:download", timeout=120), consumer("thumbnail", "handlers.media:thumbnail")),
+        stages=(
+            consumer("download", "handlers.media:download", timeout=120),
+            consumer("thumbnail", "handlers.media:thumbnail"),
+        ),
     )
     assert media.stages[0].visibility_timeout == 720
     assert email == RetryPipeline(name="email", consumer=consumer("consumer", "handlers.notify:send"), delays=(30, 300))
@@ -1083,7 +1148,9 @@ def test_design_example_parses_into_typed_pipelines() -> None:
 def test_fanout_fifo_pipeline_parses() -> None:
     (pipeline,) = parse(subscriber_config({"batchSize": 5}, fifo=True)).pipelines
     assert pipeline == FanOutPipeline(
-        name="orders", fifo=True, subscribers=(Subscriber(consumer("billing", "handlers.orders:bill", batch_size=5, fifo=True)),)
+        name="orders",
+        fifo=True,
+        subscribers=(Subscriber(consumer("billing", "handlers.orders:bill", batch_size=5, fifo=True)),),
     )
 
 
@@ -1114,7 +1181,9 @@ def test_dev_stack_file_parses(real_handlers: Path) -> None:
     assert (config.region, config.log_retention_days, config.alarm_email) == ("us-east-1", 7, None)
     assert (config.alarms.oldest_message_age, config.alarms.queue_depth) == (300, 100)
     assert [(p.name, p.pattern) for p in config.enabled_pipelines] == [
-        ("orders", "fanout"), ("media", "chain"), ("email", "retry")
+        ("orders", "fanout"),
+        ("media", "chain"),
+        ("email", "retry"),
     ]
     orders, media, email = config.pipelines
     assert isinstance(orders, FanOutPipeline)
