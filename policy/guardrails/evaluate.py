@@ -15,12 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pulumi_policy import EnforcementLevel
 
 from .model import Stack, from_capture
 from .rules import RULES, Rule
+
+
+class HasResources(Protocol):
+    """A ``sandbox.capture.Capture`` (anything with a ``resources`` list)."""
+
+    @property
+    def resources(self) -> Iterable[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -40,13 +47,13 @@ class Violation:
         return f"[{self.level.value}] {self.policy}: {self.message}"
 
 
-def evaluate(resources: Iterable[Any], rules: Sequence[Rule] = RULES) -> list[Violation]:
+def evaluate(resources: Iterable[Any] | HasResources, rules: Sequence[Rule] = RULES) -> list[Violation]:
     """Every violation of ``rules`` (default: the whole pack) in ``resources``, in rule order.
 
     ``resources`` may also be a ``Capture`` (its ``.resources`` are used). Each resource's props
     are its inputs overlaid with its outputs; unknown values count as "cannot judge" (no violation).
     """
-    items = getattr(resources, "resources", resources)
+    items: Iterable[Any] = resources.resources if hasattr(resources, "resources") else resources
     stack = Stack(from_capture(raw) for raw in items)
     return [
         Violation(rule.name, rule.level, finding.message, finding.urn, finding.name, finding.type)

@@ -155,7 +155,7 @@ def number(value: Any, default: float | None = None) -> float | _Unknown | None:
     if value is UNKNOWN:
         return UNKNOWN
     if value is None or value == "":
-        return default
+        return None if default is None else float(default)
     if isinstance(value, bool):
         return UNKNOWN
     if isinstance(value, int | float):

@@ -25,6 +25,7 @@ from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
     StackValidationArgs,
+    StackValidationPolicy,
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
@@ -430,6 +431,7 @@ class CrossGuard:
                 for resource in items:
                     policy.validate(to_resource_args(resource), report)
             else:
+                assert isinstance(policy, StackValidationPolicy)
                 policy.validate(to_stack_args(items), report)
         return reported
 

@@ -1,0 +1,86 @@
+"""The pack over the project's real stacks, captured under Pulumi mocks (sandbox/capture.py).
+
+Two views of each stack: the capture as it is (everything known, like a stack after ``pulumi up``),
+and a simulated first ``pulumi preview`` (every ARN/URL, and every input built from one, unknown),
+which is what CrossGuard actually sees before the first deployment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+from policy.guardrails import evaluate, format_violations, lambda_esm, queues
+from policy.guardrails.model import QUEUE, Stack, from_capture
+
+capture_module = pytest.importorskip("sandbox.capture")
+STACKS = capture_module.stack_names()
+
+
+@pytest.fixture(scope="module")
+def captures() -> dict[str, Any]:
+    return {name: capture_module.capture_stack(name) for name in STACKS}
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_real_stack_has_no_mandatory_violations(captures, name):
+    violations = evaluate(captures[name])
+    mandatory = [v for v in violations if v.mandatory]
+    assert not mandatory, format_violations(mandatory)
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_every_reference_in_the_real_stack_resolves(captures, name):
+    """The checks are not passing vacuously: every redrive target, queue and function is found."""
+    stack = Stack(from_capture(r) for r in captures[name].resources)
+    links = queues.redrive_links(stack)
+    assert links and all(link.target is not None for link in links)
+    dlqs = queues.dead_letter_queues(stack, links)
+    assert {q.urn for q in stack.of_type(QUEUE)} == {link.source.urn for link in links} | set(dlqs)
+    mappings = lambda_esm.sqs_mappings(stack)
+    assert mappings and all(m.queue is not None and m.function is not None for m in mappings)
+
+
+def _preview(resources: list[Any]) -> list[dict[str, Any]]:
+    """Inputs only, with every ARN/URL (and every string embedding one) unknown."""
+    computed = {
+        value
+        for r in resources
+        for key, value in r.outputs.items()
+        if key in ("arn", "url") and isinstance(value, str) and value
+    }
+
+    def blank(value: Any) -> Any:
+        if isinstance(value, str):
+            return UNKNOWN_STRING_VALUE if any(c in value for c in computed) else value
+        if isinstance(value, list):
+            return [blank(v) for v in value]
+        if isinstance(value, dict):
+            return {k: blank(v) for k, v in value.items()}
+        return value
+
+    return [
+        {
+            "type": r.type,
+            "name": r.name,
+            "urn": r.urn,
+            "props": blank(r.inputs),
+            "property_dependencies": r.property_dependencies,
+        }
+        for r in resources
+    ]
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_simulated_preview_of_real_stack(captures, crossguard, name):
+    resources = _preview(captures[name].resources)
+    assert any(r["props"].get("redrivePolicy") == UNKNOWN_STRING_VALUE for r in resources)
+    assert crossguard.run(resources) == []
+
+    # Dependencies alone still let the stack rules see a DLQ without its alarm.
+    without_alarms = [r for r in resources if r["type"] != "aws:cloudwatch/metricAlarm:MetricAlarm"]
+    reported = crossguard.run(without_alarms, only="sqs-dlq-has-alarm")
+    dlqs = queues.dead_letter_queues(Stack(from_capture(r) for r in captures[name].resources))
+    assert {r.urn for r in reported} == set(dlqs)
