@@ -147,9 +147,7 @@ def _pack(overflow: Mapping[str, SendAttribute]) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def compose(
-    own: Mapping[str, SendAttribute], carried: Mapping[str, SendAttribute]
-) -> dict[str, SendAttribute]:
+def compose(own: Mapping[str, SendAttribute], carried: Mapping[str, SendAttribute]) -> dict[str, SendAttribute]:
     """Merge the runtime's ``own`` attributes with ``carried`` originals within the 10-attribute limit."""
     if len(own) > MAX_ATTRIBUTES:
         raise ValueError(f"the runtime sets {len(own)} attributes, more than SQS allows")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -24,9 +24,7 @@ _clients: dict[tuple[str, str | None, str | None], Any] = {}
 
 def _key(service: str) -> tuple[str, str | None, str | None]:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
-    endpoint = (
-        os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ.get("AWS_ENDPOINT_URL") or None
-    )
+    endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ.get("AWS_ENDPOINT_URL") or None
     return service, region, endpoint
 
 
@@ -42,7 +40,7 @@ def client(service: str) -> Any:
             import boto3  # lazy: keeps `import pipeline_runtime.entry` cheap
 
             # A fresh session per client: credentials/region are read from the *current* environment.
-            found = boto3.session.Session().client(service, region_name=key[1])
+            found = boto3.session.Session().client(cast(Any, service), region_name=key[1])
             _clients[key] = found
         return found
 

@@ -35,7 +35,7 @@ class Delivery:
     source_arn: str
     redrive: bool
     """The message came back from a DLQ (it carries ``ap-error-kind``): a new generation."""
-    attributes: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    attributes: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False, hash=False)
     """The incoming message attributes, Lambda event shape."""
 
     @property

@@ -44,7 +44,7 @@ def _run(*, idempotency_key: str, job: Callable[[], dict[str, Any]]) -> dict[str
     return job()
 
 
-def _mark_duplicate(response: Any, data_record: DataRecord) -> Any:
+def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
     if isinstance(response, dict):
         return {**response, "duplicate": True}
     return {"outcome": "unknown", "stored": response, "duplicate": True}

@@ -29,7 +29,6 @@ from pipeline_runtime.errors import ConfigurationError, PermanentError
 from pipeline_runtime.forwarding import encode_result, escalate, forward
 
 if TYPE_CHECKING:
-
     from aws_lambda_powertools.logging import Logger
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -103,9 +102,7 @@ class RecordProcessor:
         self.business = business
         self.logger = logger
         self.unit = unit
-        self.key_expression = (
-            compile_key_expression(settings.idempotency_key) if settings.idempotency_key else None
-        )
+        self.key_expression = compile_key_expression(settings.idempotency_key) if settings.idempotency_key else None
 
     # -- the record handler ------------------------------------------------------------------
     def __call__(self, record: SQSRecord) -> dict[str, Any]:
@@ -126,8 +123,12 @@ class RecordProcessor:
         except Exception as exc:
             self.logger.warning(
                 "record failed in the runtime; reported for retry",
-                extra={"decision": "report-failure", "message_id": delivery.message_id,
-                       "ap_message_id": delivery.logical_id, "error": f"{type(exc).__name__}: {exc}"},
+                extra={
+                    "decision": "report-failure",
+                    "message_id": delivery.message_id,
+                    "ap_message_id": delivery.logical_id,
+                    "error": f"{type(exc).__name__}: {exc}",
+                },
                 exc_info=exc,
             )
             raise
@@ -136,8 +137,12 @@ class RecordProcessor:
         if outcome.get("duplicate"):
             self.logger.info(
                 "duplicate delivery; already processed",
-                extra={"decision": "skip-duplicate", "message_id": delivery.message_id,
-                       "ap_message_id": delivery.logical_id, "stored_outcome": outcome.get("outcome")},
+                extra={
+                    "decision": "skip-duplicate",
+                    "message_id": delivery.message_id,
+                    "ap_message_id": delivery.logical_id,
+                    "stored_outcome": outcome.get("outcome"),
+                },
             )
         return outcome
 
@@ -180,9 +185,7 @@ class RecordProcessor:
             attributes=incoming,
         )
 
-    def _run(
-        self, delivery: Delivery, body: str, parsed: dict[str, Any] | None, problem: str | None
-    ) -> dict[str, Any]:
+    def _run(self, delivery: Delivery, body: str, parsed: dict[str, Any] | None, problem: str | None) -> dict[str, Any]:
         """The unit of work; its outcome is what the idempotency store remembers."""
         if parsed is None:
             return self._dead_letter(delivery, body, "malformed", problem or "malformed body")
@@ -216,12 +219,14 @@ class RecordProcessor:
         if self.settings.retry_tiers is None:
             self.logger.warning(
                 "transient failure; reported for retry",
-                extra={"decision": "report-failure", "message_id": delivery.message_id,
-                       "ap_message_id": delivery.logical_id, "error": f"{type(error).__name__}: {error}",
-                       "receive_count": delivery.receive_count},
+                extra={
+                    "decision": "report-failure",
+                    "message_id": delivery.message_id,
+                    "ap_message_id": delivery.logical_id,
+                    "error": f"{type(error).__name__}: {error}",
+                    "receive_count": delivery.receive_count,
+                },
             )
             raise error
         decision = escalate(self.settings, delivery, body, error, self.logger)
         return {"outcome": decision}
-
-

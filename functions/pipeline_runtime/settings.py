@@ -112,7 +112,7 @@ def _parse_tiers(raw: str) -> tuple[RetryTier, ...]:
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON ({exc.msg})") from None
     if not isinstance(data, list):
-        raise ValueError("must be a JSON list of {\"url\": ..., \"delay\": ...}")
+        raise ValueError('must be a JSON list of {"url": ..., "delay": ...}')
     tiers = []
     for i, item in enumerate(data):
         if not isinstance(item, dict) or set(item) != {"url", "delay"}:
