@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pulumi
 
@@ -12,12 +13,12 @@ from tests.infra.builders import ALARM_TOPIC, THRESHOLDS, consumer, statements
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:ap-test-orders"
 
 
-def _queue(name: str = "orders", **settings: object) -> DeadLetteredQueue:
+def _queue(name: str = "orders", **settings: Any) -> DeadLetteredQueue:
     args = DeadLetteredQueueArgs.for_consumer(
         f"ap-test-{name}",
         consumer(**settings),
         alarm_topic_arn=ALARM_TOPIC,
-        alarms=THRESHOLDS,  # type: ignore[arg-type]
+        alarms=THRESHOLDS,
     )
     return DeadLetteredQueue(name, args)
 
