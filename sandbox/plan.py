@@ -44,7 +44,8 @@ FORMATS = ("text", "mermaid", "markdown")
 PATTERN_LABELS = {"FanOut": "fan-out", "Chain": "chain", "DelayedRetry": "delayed retry"}
 
 # Edge kinds. "Forward" edges carry messages along the happy path and order the nodes.
-SUBSCRIBES, CONSUMES, NEXT, RETRY, REDRIVE, PERMANENT = "subscribes", "consumes", "next", "retry", "redrive", "permanent"
+SUBSCRIBES, CONSUMES, NEXT, RETRY = "subscribes", "consumes", "next", "retry"
+REDRIVE, PERMANENT = "redrive", "permanent"
 FORWARD = (SUBSCRIBES, CONSUMES, NEXT, RETRY)
 EDGE_RANK = {k: i for i, k in enumerate((SUBSCRIBES, CONSUMES, NEXT, RETRY, REDRIVE, PERMANENT))}
 
@@ -204,7 +205,8 @@ def build_topology(capture: Capture) -> Topology:
                     warnings.append(f"{r.name}: AP_DLQ_URL {env['AP_DLQ_URL']} is not in the stack")
                 else:
                     dlqs.add(target)
-                    edges.append(Edge(r.urn, target, PERMANENT, "permanent, retries exhausted" if tiers else "permanent"))
+                    label = "permanent, retries exhausted" if tiers else "permanent"
+                    edges.append(Edge(r.urn, target, PERMANENT, label))
 
     pipelines = _pipelines(index.by_urn, edges, dlqs)
     order: dict[str, int] = {}
@@ -279,7 +281,7 @@ def _pipelines(by_urn: dict[str, CapturedResource], edges: list[Edge], dlqs: set
 
 def short_type(type_: str) -> str:
     """`aws:sqs/queue:Queue` → `sqs:Queue`; `async-pipelines:index:FanOut` → `FanOut`."""
-    package, module, name = (type_.split(":") + ["", ""])[:3]
+    package, module, name = [*type_.split(":"), "", ""][:3]
     if package == "aws":
         return f"{module.split('/')[0]}:{name}"
     return name or type_
