@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import inspect
 import json
 import runpy
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,6 +138,8 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
         self.captured: list[CapturedResource] = []
 
     def RegisterResource(self, request: Any) -> Any:
+        if self._stack_transforms and request.type != "pulumi:pulumi:Stack":
+            self._apply_stack_transforms(request)
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             registration = self.resources.get(response.urn)
@@ -152,6 +156,29 @@ class _CapturingMonitor(pulumi_mocks.MockMonitor):
                 )
             )
         return response
+
+    def _apply_stack_transforms(self, request: Any) -> None:
+        """Run `pulumi.runtime.register_resource_transform` hooks, which the stock mocks skip.
+
+        The engine runs them before a resource is registered; so do we, so that a stack transform in
+        `__main__.py` (or a test's) shapes the captured resources exactly as it shapes a deployment.
+        """
+        props = pulumi.runtime.rpc.deserialize_properties(request.object)
+        for transform in self._stack_transforms:
+            args = pulumi.ResourceTransformArgs(
+                custom=request.custom,
+                type_=request.type,
+                name=request.name,
+                props=props,
+                opts=pulumi.ResourceOptions(),
+            )
+            result = transform(args)
+            if inspect.isawaitable(result):
+                result = _sync_await(result)
+            if result is not None:
+                props = dict(result.props)
+        request.object.Clear()
+        request.object.MergeFrom(_sync_await(pulumi.runtime.rpc.serialize_properties(props, {})))
 
 
 def stack_names(project_dir: Path = PROJECT_DIR) -> list[str]:
@@ -182,9 +209,13 @@ def capture_stack(
     config_overrides: dict[str, Any] | None = None,
     *,
     config: dict[str, Any] | None = None,
+    transforms: Sequence[pulumi.ResourceTransform] = (),
     project_dir: Path = PROJECT_DIR,
 ) -> Capture:
-    """Run `__main__.py` for `stack` under mocks; `config` replaces the stack file, overrides patch it."""
+    """Run `__main__.py` for `stack` under mocks; `config` replaces the stack file, overrides patch it.
+
+    `transforms` are registered as stack transforms before the program runs, as a user's would be.
+    """
     values = dict(config) if config is not None else load_stack_config(stack, project_dir)
     values.update(config_overrides or {})
     region = str(values.get("aws:region", "us-east-1"))
@@ -198,6 +229,8 @@ def capture_stack(
     program = str(project_dir / "__main__.py")
 
     def program_main() -> None:
+        for transform in transforms:
+            pulumi.runtime.register_resource_transform(transform)
         runpy.run_path(program, run_name="__main__")
 
     async def run() -> None:
