@@ -92,30 +92,18 @@ class DeadLetteredQueue(pulumi.ComponentResource):
         suffix = ".fifo" if args.fifo else ""
         fifo = True if args.fifo else None  # None leaves the attribute unset on standard queues
 
-        self.dlq = aws.sqs.Queue(
-            f"{name}-dlq",
-            name=f"{args.name}-dlq{suffix}",
-            message_retention_seconds=max(d.DLQ_RETENTION, args.retention),
-            visibility_timeout_seconds=args.visibility_timeout,
-            receive_wait_time_seconds=d.RECEIVE_WAIT,
-            sqs_managed_sse_enabled=True,
-            fifo_queue=fifo,
-            content_based_deduplication=fifo,
-            opts=child,
-        )
-        redrive = self.dlq.arn.apply(
-            lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": args.max_receive_count})
-        )
-        self.sources = {}
-        for source in args.sources:
-            physical = args.name if source.key == "main" else f"{args.name}-{source.key}"
-            logical = name if source.key == "main" else f"{name}-{source.key}"
-            self.sources[source.key] = aws.sqs.Queue(
-                logical,
-                name=f"{physical}{suffix}",
-                message_retention_seconds=args.retention,
+        def logical(key: str) -> str:
+            return name if key == "main" else f"{name}-{key}"
+
+        def make_queue(
+            key: str, retention: int, delay: int = 0, redrive: pulumi.Input[str] | None = None
+        ) -> aws.sqs.Queue:
+            return aws.sqs.Queue(
+                logical(key),
+                name=f"{args.name}{'' if key == 'main' else '-' + key}{suffix}",
+                message_retention_seconds=retention,
                 visibility_timeout_seconds=args.visibility_timeout,
-                delay_seconds=source.delay,
+                delay_seconds=delay,
                 receive_wait_time_seconds=d.RECEIVE_WAIT,
                 sqs_managed_sse_enabled=True,
                 redrive_policy=redrive,
@@ -123,6 +111,12 @@ class DeadLetteredQueue(pulumi.ComponentResource):
                 content_based_deduplication=fifo,
                 opts=child,
             )
+
+        self.dlq = make_queue("dlq", retention=max(d.DLQ_RETENTION, args.retention))
+        redrive = self.dlq.arn.apply(
+            lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": args.max_receive_count})
+        )
+        self.sources = {s.key: make_queue(s.key, args.retention, s.delay, redrive) for s in args.sources}
         self.queue = self.sources[args.sources[0].key]
 
         aws.sqs.RedriveAllowPolicy(
@@ -134,9 +128,8 @@ class DeadLetteredQueue(pulumi.ComponentResource):
             opts=child,
         )
         for key, queue in [*self.sources.items(), ("dlq", self.dlq)]:
-            logical = name if key == "main" else f"{name}-{key}"
             aws.sqs.QueuePolicy(
-                f"{logical}-policy",
+                f"{logical(key)}-policy",
                 queue_url=queue.url,
                 policy=pulumi.Output.all(queue.arn, *args.sns_topic_arns).apply(
                     lambda a: docs.queue_policy(a[0], a[1:])
@@ -155,9 +148,8 @@ class DeadLetteredQueue(pulumi.ComponentResource):
             alarm_topic_arn=args.alarm_topic_arn,
         )
         for key, queue in self.sources.items():
-            logical = name if key == "main" else f"{name}-{key}"
             metric_alarm(
-                f"{logical}-age",
+                f"{logical(key)}-age",
                 parent=self,
                 description=f"The oldest message in a {args.name} queue waits longer than "
                 f"{args.alarms.oldest_message_age} s: the consumer is failing or too slow.",
@@ -169,7 +161,7 @@ class DeadLetteredQueue(pulumi.ComponentResource):
                 evaluation_periods=3,
             )
             metric_alarm(
-                f"{logical}-depth",
+                f"{logical(key)}-depth",
                 parent=self,
                 description=f"More than {args.alarms.queue_depth} messages wait in a {args.name} queue.",
                 namespace="AWS/SQS",
