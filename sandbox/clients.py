@@ -49,7 +49,7 @@ class AwsClients:
             read_timeout=30 if endpoint_url else 60,
         )
 
-        def make(service: str) -> Any:
+        def make(service: Any) -> Any:
             return session.client(service, endpoint_url=endpoint_url, config=config)
 
         return cls(region, endpoint_url, make("sqs"), make("sns"), make("dynamodb"), make("s3"))

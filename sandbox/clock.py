@@ -14,9 +14,9 @@ What stays on real time, deliberately:
 * SNS and DynamoDB models (``moto.sns.models.unix_time`` only stamps config items; DynamoDB TTL is
   not enforced by moto), so they need no patching.
 * Powertools idempotency computes and checks record expiry with ``datetime.now()``. The virtual clock
-  starts at real *now* and only moves forward, so a record saved during a run never looks expired to
-  the check, and never expires during the run (in AWS a duplicate arriving after the idempotency TTL,
-  1 h by default, would run again; runs here cover far less than that in real time).
+  starts at real *now* and only moves forward, and both expiry and check use real time, so a record
+  saved during a run never expires during it - as in AWS within the runtime's 24 h idempotency window
+  (a demo covers minutes to hours of virtual time).
 """
 
 from __future__ import annotations
@@ -28,12 +28,15 @@ from contextlib import contextmanager
 from typing import Protocol
 
 _MOTO_SQS_MODULE = "moto.sqs.models"
+_PATCHED = ("unix_time", "unix_time_millis")
 
 
 class Clock(Protocol):
     """What the engine and the mappings need from time."""
 
     virtual: bool
+    start: float
+    """`now()` when the run began."""
 
     def now(self) -> float:
         """Seconds since the epoch."""
@@ -59,11 +62,6 @@ class VirtualClock:
     def now_millis(self) -> float:
         return self._now * 1000.0
 
-    @property
-    def elapsed(self) -> float:
-        """Virtual seconds since the clock was created."""
-        return self._now - self.start
-
     def advance(self, seconds: float) -> None:
         if seconds < 0:
             raise ValueError(f"a virtual clock only moves forward (asked {seconds} s)")
@@ -88,12 +86,9 @@ class VirtualClock:
         import importlib
 
         module = importlib.import_module(_MOTO_SQS_MODULE)
-        saved: dict[str, Callable[..., float]] = {
-            "unix_time": module.unix_time,
-            "unix_time_millis": module.unix_time_millis,
-        }
-        module.unix_time = self._unix_time
-        module.unix_time_millis = self._unix_time_millis
+        saved: dict[str, Callable[..., float]] = {name: getattr(module, name) for name in _PATCHED}
+        setattr(module, "unix_time", self._unix_time)  # noqa: B010 - a module attribute moto imported by name
+        setattr(module, "unix_time_millis", self._unix_time_millis)  # noqa: B010
         try:
             yield self
         finally:
@@ -111,10 +106,6 @@ class RealClock:
 
     def now(self) -> float:
         return time.time()
-
-    @property
-    def elapsed(self) -> float:
-        return time.time() - self.start
 
     def sleep_until(self, when: float) -> None:
         delay = when - time.time()

@@ -10,6 +10,7 @@ the captured definitions against the final state instead (moto emits no AWS/SQS 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 from sandbox.clients import AwsClients
@@ -31,14 +32,28 @@ def _dlq_first(queues: list[QueueSpec]) -> list[QueueSpec]:
     return sorted(queues, key=lambda q: q.dlq_arn is not None)
 
 
+def _empty(aws: AwsClients, url: str) -> None:
+    """PurgeQueue, or (purged less than 60 s ago, which SQS refuses) delete what is visible."""
+    try:
+        aws.sqs.purge_queue(QueueUrl=url)
+        return
+    except aws.sqs.exceptions.PurgeQueueInProgress:
+        pass
+    while True:
+        got = aws.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not got:
+            return
+        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)]
+        aws.sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+
+
 def materialize(topology: Topology, aws: AwsClients, *, purge: bool = False) -> Materialized:
     """Create everything; `purge` empties existing queues (a long-lived emulator keeps old messages)."""
     done = Materialized()
     for q in _dlq_first(list(topology.queues.values())):
         aws.sqs.create_queue(QueueName=q.name, Attributes=q.attributes)
         if purge:
-            url = aws.sqs.get_queue_url(QueueName=q.name)["QueueUrl"]
-            aws.sqs.purge_queue(QueueUrl=url)
+            _empty(aws, aws.sqs.get_queue_url(QueueName=q.name)["QueueUrl"])
         done.queues.append(q.name)
     for topic in topology.topics.values():
         kwargs = {"Attributes": topic.attributes} if topic.attributes else {}
@@ -78,9 +93,7 @@ def materialize(topology: Topology, aws: AwsClients, *, purge: bool = False) -> 
         done.tables.append(table.name)
     for bucket in topology.buckets:
         kwargs = {} if aws.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": aws.region}}
-        try:
+        with contextlib.suppress(aws.s3.exceptions.BucketAlreadyOwnedByYou):
             aws.s3.create_bucket(Bucket=bucket, **kwargs)
-        except aws.s3.exceptions.BucketAlreadyOwnedByYou:
-            pass
         done.buckets.append(bucket)
     return done

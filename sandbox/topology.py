@@ -309,7 +309,7 @@ def topology_from_capture(capture: Capture) -> Topology:
                 report_batch_item_failures="ReportBatchItemFailures" in (i.get("functionResponseTypes") or []),
             )
         )
-    t.alarms = [_alarm(r) for r in capture.of_type(ALARM)]
+    t.alarms = sorted((_alarm(r) for r in capture.of_type(ALARM)), key=lambda a: a.name)
     for name, p in (capture.outputs.get("pipelines") or {}).items():
         t.pipelines[name] = PipelineSpec(
             name=name,
@@ -318,4 +318,7 @@ def topology_from_capture(capture: Capture) -> Topology:
             queue_urls=dict(p.get("queueUrls") or {}),
             dlq_urls=dict(p.get("dlqUrls") or {}),
         )
+    # Registration order under mocks is not deterministic; runs must be (same seed, same run).
+    urls = [u for p in t.pipelines.values() for u in p.queue_urls.values()]
+    t.mappings.sort(key=lambda m: (urls.index(m.queue.url) if m.queue.url in urls else len(urls), m.queue.name))
     return t

@@ -1,0 +1,275 @@
+"""Orchestration of one sandbox run: capture -> materialise -> publish in waves -> drain -> report.
+
+The loop, in-process (virtual clock):
+
+1. every mapping polls and invokes what is receivable *now* (`EventSourceMapping.tick`);
+2. when no mapping did anything, the next wave of messages is published (queues stay shallow);
+3. when nothing is left to publish either, the clock jumps to the next moment something can happen:
+   a message becoming visible again or leaving its delay (read from moto's model), or a batching
+   window closing; if there is no such moment and the queues are empty, the run has drained.
+
+So virtual time never passes while work is possible, and never skips an event. With an endpoint the
+clock is real: step 3 sleeps briefly and polls again, and the run takes as long as the delays say.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from sandbox.alarms import evaluate
+from sandbox.capture import Capture, capture_stack, load_stack_config
+from sandbox.clients import AwsClients
+from sandbox.clock import Clock, RealClock, VirtualClock
+from sandbox.effects import observe_outcomes
+from sandbox.esm import Chaos, EventSourceMapping
+from sandbox.invoke import FUNCTION_OUTPUT, Invoker, ensure_functions_on_path
+from sandbox.ledger import Ledger
+from sandbox.materialize import materialize
+from sandbox.messages import MessageSpec, build, check_pipelines, load_file, load_samples
+from sandbox.publish import Publisher
+from sandbox.report import RunInfo, build_report
+from sandbox.state import ApiState, MotoState, QueueSnapshot, QueueState
+from sandbox.topology import Topology, topology_from_capture
+
+PIPELINES_KEY = "async-pipelines:pipelines"
+
+
+class SandboxError(ValueError):
+    """Bad input to a run (options, messages, endpoint): reported as one line, exit status 2."""
+
+
+@dataclass
+class RunOptions:
+    stack: str = "dev"
+    config: dict[str, Any] | None = None
+    """Replaces `Pulumi.<stack>.yaml` (focused test stacks)."""
+    capture: Capture | None = None
+    """A capture to reuse instead of running the program again (its stack config is `config`)."""
+    endpoint_url: str | None = None
+    messages_file: Path | None = None
+    messages: list[MessageSpec] | None = None
+    """Messages given in code (tests); otherwise the file, otherwise the built-in samples."""
+    count: int | None = None
+    duplicate_rate: float = 0.0
+    transient_rate: float = 0.0
+    poison_rate: float = 0.0
+    seed: int = 0
+    wave: int = 50
+    max_virtual_seconds: float = 7 * 24 * 3600.0
+    max_wall_seconds: float = 600.0
+    function_logs: TextIO | None = None
+    progress: Callable[[Progress], None] | None = None
+    inspect: Callable[[AwsClients], None] | None = None
+    """Called with the run's clients after the report is built, before an in-process emulator goes away."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    published: int
+    to_publish: int
+    settled: int
+    tracks: int
+    queued: int
+    virtual_seconds: float
+
+
+@dataclass
+class RunResult:
+    report: dict[str, Any]
+    ledger: Ledger
+    topology: Topology
+    snapshots: dict[str, QueueSnapshot] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.report["ok"])
+
+
+def _check_options(o: RunOptions) -> None:
+    for name in ("duplicate_rate", "transient_rate", "poison_rate"):
+        value = getattr(o, name)
+        if not 0.0 <= value <= 1.0:
+            raise SandboxError(f"--{name.replace('_', '-')} {value} is out of range; allowed 0–1")
+    if o.count is not None and o.count < 1:
+        raise SandboxError(f"--count {o.count} must be at least 1")
+    if o.wave < 1:
+        raise SandboxError(f"--wave {o.wave} must be at least 1")
+
+
+def _disabled_pipelines(options: RunOptions) -> list[str]:
+    values = options.config if options.config is not None else load_stack_config(options.stack)
+    pipelines = values.get(PIPELINES_KEY) or {}
+    if not isinstance(pipelines, dict):
+        return []
+    return [name for name, body in pipelines.items() if isinstance(body, dict) and body.get("enabled") is False]
+
+
+def _message_specs(options: RunOptions, topology: Topology) -> list[MessageSpec]:
+    if options.messages is not None:
+        specs = list(options.messages)
+    elif options.messages_file is not None:
+        specs = load_file(options.messages_file)
+    else:
+        specs = load_samples(topology.pipelines)
+        if not specs:
+            names = ", ".join(topology.pipelines) or "none"
+            raise SandboxError(
+                f"no built-in samples for the pipelines of stack {topology.stack!r} ({names}); "
+                "pass --messages FILE.jsonl"
+            )
+    check_pipelines(specs, topology.pipelines, _disabled_pipelines(options), topology.stack)
+    return specs
+
+
+@contextmanager
+def _function_output(target: TextIO | None) -> Iterator[None]:
+    previous, FUNCTION_OUTPUT.target = FUNCTION_OUTPUT.target, target
+    try:
+        yield
+    finally:
+        FUNCTION_OUTPUT.target = previous
+
+
+def _reset_runtime() -> None:
+    """Cached clients / idempotency units of a previous run point at a discarded emulator."""
+    ensure_functions_on_path()
+    from pipeline_runtime.entry import reset_caches
+
+    reset_caches()
+
+
+def run(options: RunOptions) -> RunResult:
+    """One run; raises SandboxError (or UnknownStackError, MessageError, ConfigError) on bad input."""
+    _check_options(options)
+    started = time.monotonic()
+    capture = options.capture or capture_stack(options.stack, config=options.config)
+    topology = topology_from_capture(capture)
+    specs = _message_specs(options, topology)
+    rng = random.Random(options.seed)
+    # A fresh in-process moto makes seeded ids reproducible; a long-lived emulator keeps idempotency
+    # records from earlier runs, so there every run needs ids of its own.
+    run_id = f"sbx-{(uuid.uuid4() if options.endpoint_url else uuid.UUID(int=rng.getrandbits(128))).hex[:8]}"
+    messages = build(specs, run_id=run_id, count=options.count, poison_rate=options.poison_rate, rng=rng)
+
+    with ExitStack() as stack:
+        clock: Clock
+        state: QueueState
+        if options.endpoint_url:
+            clock = RealClock()
+            aws = AwsClients.create(topology.region, options.endpoint_url)
+            aws.check_reachable()
+            state = ApiState(aws)
+        else:
+            from moto import mock_aws
+
+            stack.enter_context(mock_aws())
+            virtual = VirtualClock()
+            stack.enter_context(virtual.patch_moto())
+            clock = virtual
+            aws = AwsClients.create(topology.region)
+            state = MotoState(topology.region)
+        _reset_runtime()
+        stack.callback(_reset_runtime)  # nor may later code in this process reuse this run's clients
+        materialize(topology, aws, purge=bool(options.endpoint_url))
+        ledger = Ledger(topology, clock.now)
+        stack.enter_context(observe_outcomes(ledger))
+        stack.enter_context(_function_output(options.function_logs))
+        invoker = Invoker(topology.region, aws.function_environment())
+        chaos = Chaos(options.duplicate_rate, options.transient_rate, options.seed)
+        mappings = [
+            EventSourceMapping(
+                spec, aws, clock, invoker, ledger, chaos, random.Random(f"{options.seed}:{spec.uuid}"), state.receivable
+            )
+            for spec in topology.mappings
+        ]
+        publisher = Publisher(topology, aws, messages, ledger.accept, options.wave)
+        drained, stopped_by = _drain(options, clock, state, mappings, publisher, ledger, started)
+
+        sources = [m.queue.name for m in topology.mappings]
+        now = clock.now()
+        snapshots = {
+            q.name: state.snapshot(q.name, now, read_messages=not options.endpoint_url or q.name not in sources)
+            for q in topology.queues.values()
+        }
+        ledger.finalize(snapshots, drained)
+        alarms = evaluate(topology.alarms, snapshots, ledger.functions, start=clock.start, now=now)
+        info = RunInfo(
+            stack=topology.stack,
+            region=topology.region,
+            endpoint_url=options.endpoint_url,
+            virtual_clock=not options.endpoint_url,
+            options={
+                "messages": str(options.messages_file) if options.messages_file else (
+                    "given" if options.messages is not None else "samples"),
+                "count": options.count,
+                "seed": options.seed,
+                "wave": options.wave,
+                "duplicate_rate": options.duplicate_rate,
+                "transient_rate": options.transient_rate,
+                "poison_rate": options.poison_rate,
+            },
+            drained=drained,
+            stopped_by=stopped_by,
+            virtual_seconds=now - clock.start,
+            wall_seconds=time.monotonic() - started,
+        )
+        report = build_report(info, topology, ledger, snapshots, alarms)
+        if options.inspect is not None:
+            options.inspect(aws)
+    return RunResult(report, ledger, topology, snapshots)
+
+
+def _drain(
+    options: RunOptions,
+    clock: Clock,
+    state: QueueState,
+    mappings: list[EventSourceMapping],
+    publisher: Publisher,
+    ledger: Ledger,
+    started: float,
+) -> tuple[bool, str | None]:
+    """The main loop (module docstring); returns (drained, what stopped it early)."""
+    sources = sorted({m.spec.queue.name for m in mappings})
+    to_publish = len(publisher.pending)
+    last_progress = 0.0
+
+    def report_progress(force: bool = False) -> None:
+        nonlocal last_progress
+        if options.progress is None or (not force and time.monotonic() - last_progress < 0.1):
+            return
+        last_progress = time.monotonic()
+        settled, tracks = ledger.settled()
+        options.progress(
+            Progress(publisher.sent, to_publish, settled, tracks, state.depth(sources), clock.now() - clock.start)
+        )
+
+    while True:
+        if time.monotonic() - started > options.max_wall_seconds:
+            return False, "max-wall-seconds"
+        if clock.now() - clock.start > options.max_virtual_seconds:
+            return False, "max-virtual-seconds"
+        work = sum(m.tick() for m in mappings)
+        report_progress()
+        if work:
+            continue
+        if not publisher.done:
+            publisher.publish_wave()
+            continue
+        holding = sum(m.holding for m in mappings)
+        if not holding and state.depth(sources) == 0:
+            report_progress(force=True)
+            return True, None
+        candidates = [d for m in mappings if (d := m.window_deadline) is not None]
+        upcoming = state.next_event(sources, clock.now())
+        if upcoming is not None:
+            candidates.append(upcoming)
+        if not candidates:
+            return False, "stalled"
+        clock.sleep_until(min(candidates))
