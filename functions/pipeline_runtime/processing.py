@@ -7,7 +7,8 @@
    * returns -> success; in a chain a returned dict goes to ``AP_NEXT_QUEUE_URL`` (None: nothing);
    * ``PermanentError`` -> DLQ with ``ap-error-kind=permanent`` and the reason; handled.
 4. Any other exception from the business function is transient: re-raised (Powertools reports the
-   record in ``batchItemFailures``), or, in a retry pipeline, escalated to the next delay tier / DLQ.
+   record in ``batchItemFailures``), or, in a retry pipeline, escalated to the next delay tier / DLQ
+   (the move is idempotent too, keyed by message and attempt: a redelivery does not move it twice).
    Failures of the runtime's own sends or of the idempotency store are re-raised (never escalated):
    SQS redelivers the record and its redrive policy is the safety net.
 
@@ -228,5 +229,10 @@ class RecordProcessor:
                 },
             )
             raise error
-        decision = escalate(self.settings, delivery, body, error, self.logger)
-        return {"outcome": decision}
+        def move() -> dict[str, Any]:
+            return {"outcome": escalate(self.settings, delivery, body, error, self.logger)}
+
+        if self.unit is None:
+            return move()
+        # The move is its own idempotent unit (one per attempt), so a redelivered record is not moved twice.
+        return self.unit(idempotency_key=f"{delivery.key}~escalate:{delivery.attempt}", job=move)

@@ -65,8 +65,31 @@ def test_escalation_order_tier0_tier1_then_dlq(aws, retry, context):
         "tenant": "acme",
     }
     assert [call["n"] for call in probe.CALLS] == [1, 1, 1]
-    assert aws.idempotency_items() == []  # failures leave no idempotency record behind
+    # failed business calls leave no record behind; each move (one per attempt) is remembered
+    stored = [json.loads(item["data"]["S"]) for item in aws.idempotency_items()]
+    assert sorted(item["outcome"] for item in stored) == ["dead-lettered", "retry-tier-1", "retry-tier-2"]
     assert aws.delayed(tier0) == [] and aws.delayed(tier1) == []
+
+
+def test_redelivered_record_is_not_moved_twice(aws, retry, context):
+    """The move and the deletion are not atomic: a record redelivered after its move must not move again."""
+    main, tier0, tier1, dlq = retry
+    aws.send(main, {"do": "transient", "n": 7})
+    [record] = aws.receive_records(main, expected=1)
+    assert failures(entry.handler(event(record), context)) == []
+    assert failures(entry.handler(event(redelivered(record)), context)) == []
+    aws.release_delayed(tier0)
+    assert len(aws.receive_records(tier0, expected=1)) == 1
+    assert aws.receive_records(tier0) == []
+    [_, second] = probe.CALLS
+    assert second["n"] == 7, "the business function did run again (its failure was not stored)"
+
+    # the same at the last tier: one copy in the DLQ, not two
+    aws.send(tier1, {"do": "transient", "n": 8}, {"ap-attempt": 2})
+    [last] = aws.receive_records(tier1, expected=1)
+    entry.handler(event(last), context)
+    entry.handler(event(redelivered(last)), context)
+    assert len(aws.drain(dlq)) == 1
 
 
 def test_message_recovers_on_a_retry_tier(aws, retry, context, consumer_env):
@@ -89,7 +112,8 @@ def test_message_recovers_on_a_retry_tier(aws, retry, context, consumer_env):
 
     assert aws.drain(dlq) == []
     assert aws.delayed(tier1) == [] and aws.receive_records(tier1) == []
-    assert [item["status"]["S"] for item in aws.idempotency_items()] == ["COMPLETED"]
+    outcomes = sorted(json.loads(item["data"]["S"])["outcome"] for item in aws.idempotency_items())
+    assert outcomes == ["retry-tier-1", "succeeded"]  # the move to tier 0, then the success
     # ...and a duplicate of the tier message has no second effect
     assert failures(entry.handler(event(redelivered(at_tier0)), context)) == []
     assert aws.drain(tier1) == [] and aws.drain(dlq) == []
