@@ -1,6 +1,6 @@
 """See what the runtime decided for each record, to count business effects and follow messages.
 
-The runtime's record handler (`pipeline_runtime.processing.RecordProcessor.__call__`) returns the
+The runtime's record handler (`pipeline_runtime.processing.RecordProcessor`) decides the
 outcome of the record's unit of work: `succeeded`, `forwarded` (chain), `dead-lettered`,
 `retry-tier-<n>` (retry pipeline), with `"duplicate": True` when Powertools idempotency returned a
 stored outcome instead of running the unit again; it raises for a transient failure.
@@ -12,8 +12,7 @@ whose unit raised (effect rolled back, record deleted) is not counted, nor is a 
 Without idempotency every successful run counts, so a redelivery shows up as a second effect, which is
 the truth for such a consumer.
 
-The sandbox wraps that method for the duration of a run (the runtime has no listener hook; see the
-closing note of the sandbox README for the one-function hook that would replace this wrapper).
+The sandbox listens through the runtime's outcome hook (`pipeline_runtime.hooks`) for the duration of a run.
 """
 
 from __future__ import annotations
@@ -47,32 +46,15 @@ def is_effect(outcome: dict[str, Any] | None) -> bool:
 
 @contextmanager
 def observe_outcomes(listener: OutcomeListener) -> Iterator[None]:
-    """Report every record's outcome to `listener` while the context is open."""
+    """Report every record's outcome to `listener` while the context is open (the runtime's hooks.py)."""
     ensure_functions_on_path()
-    import pipeline_runtime.processing as processing
+    from pipeline_runtime import hooks
 
-    cls = getattr(processing, "RecordProcessor", None)
-    if cls is None or "__call__" not in vars(cls):
-        raise RuntimeError(
-            "pipeline_runtime.processing.RecordProcessor is gone: update sandbox/effects.py (business effects are "
-            "counted from the record handler's outcome)"
-        )
-    original = cls.__call__
+    def observed(scope: str, record: dict[str, Any], outcome: dict[str, Any] | None, error: str | None) -> None:
+        listener.outcome(scope, record_logical_id(record), outcome, error)
 
-    def observed(self: Any, record: Any) -> dict[str, Any]:
-        raw = getattr(record, "raw_event", record)
-        scope = self.settings.scope
-        logical_id = record_logical_id(raw)
-        try:
-            outcome = original(self, record)
-        except Exception as exc:
-            listener.outcome(scope, logical_id, None, f"{type(exc).__name__}: {exc}")
-            raise
-        listener.outcome(scope, logical_id, outcome if isinstance(outcome, dict) else None, None)
-        return outcome
-
-    setattr(cls, "__call__", observed)  # noqa: B010 - patched for the run only
+    hooks.add_outcome_listener(observed)
     try:
         yield
     finally:
-        setattr(cls, "__call__", original)  # noqa: B010
+        hooks.remove_outcome_listener(observed)

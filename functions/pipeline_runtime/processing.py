@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pipeline_runtime import attributes as attrs
+from pipeline_runtime import hooks
 from pipeline_runtime.dead_letter import dead_letter
 from pipeline_runtime.delivery import REDRIVE_MARK, Delivery, _current
 from pipeline_runtime.errors import ConfigurationError, PermanentError
@@ -107,6 +108,16 @@ class RecordProcessor:
 
     # -- the record handler ------------------------------------------------------------------
     def __call__(self, record: SQSRecord) -> dict[str, Any]:
+        """Handle one record and tell the outcome listeners (hooks.py) what was decided."""
+        try:
+            outcome = self._handle(record)
+        except Exception as exc:
+            hooks.notify(self.settings.scope, record.raw_event, None, f"{type(exc).__name__}: {exc}")
+            raise
+        hooks.notify(self.settings.scope, record.raw_event, outcome)
+        return outcome
+
+    def _handle(self, record: SQSRecord) -> dict[str, Any]:
         raw = record.raw_event
         body = raw.get("body")
         body_text = body if isinstance(body, str) else ""
@@ -229,6 +240,7 @@ class RecordProcessor:
                 },
             )
             raise error
+
         def move() -> dict[str, Any]:
             return {"outcome": escalate(self.settings, delivery, body, error, self.logger)}
 
