@@ -6,6 +6,7 @@ there is exactly one description of the topology.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -15,8 +16,10 @@ from components import policy_documents as docs
 from components.alarms import AlarmTopic, AlarmTopicArgs
 from components.chain import Chain, ChainArgs
 from components.config import ChainPipeline, FanOutPipeline, RetryPipeline, StackConfig
-from components.consumer import StackContext
+from components.consumer import Consumer, StackContext
+from components.dashboard import PipelineMetrics, stack_dashboard
 from components.fanout import FanOut, FanOutArgs
+from components.queue import DeadLetteredQueue
 from components.retry import DelayedRetry, DelayedRetryArgs
 
 
@@ -37,10 +40,12 @@ def build(config: StackConfig) -> dict[str, Any]:
     if stack.results_bucket is not None:
         outputs["resultsBucket"] = stack.results_bucket.bucket
     pipeline_outputs: dict[str, Any] = {}
+    rows: list[PipelineMetrics] = []
     for p in pipelines:
         if isinstance(p, FanOutPipeline):
             fan = FanOut(p.name, FanOutArgs(p, config.name_prefix, stack, config.alarms))
             queues = fan.queues
+            rows.append(_metrics(p.name, list(queues.values()), list(fan.consumers.values())))
             pipeline_outputs[p.name] = {
                 "pattern": p.pattern,
                 "entry": fan.topic.arn,
@@ -49,6 +54,7 @@ def build(config: StackConfig) -> dict[str, Any]:
             }
         elif isinstance(p, ChainPipeline):
             chain = Chain(p.name, ChainArgs(p, config.name_prefix, stack, config.alarms))
+            rows.append(_metrics(p.name, chain.queues, chain.consumers))
             pipeline_outputs[p.name] = {
                 "pattern": p.pattern,
                 "entry": chain.queues[0].queue.url,
@@ -57,6 +63,7 @@ def build(config: StackConfig) -> dict[str, Any]:
             }
         else:
             retry = DelayedRetry(p.name, DelayedRetryArgs(p, config.name_prefix, stack, config.alarms))
+            rows.append(_metrics(p.name, [retry.queues], [retry.consumer]))
             pipeline_outputs[p.name] = {
                 "pattern": p.pattern,
                 "entry": retry.queues.queue.url,
@@ -64,7 +71,18 @@ def build(config: StackConfig) -> dict[str, Any]:
                 "dlqUrls": {"dlq": retry.queues.dlq.url},
             }
     outputs["pipelines"] = pipeline_outputs
+    if rows:
+        outputs["dashboard"] = stack_dashboard(config.name_prefix, config.region, rows).dashboard_name
     return outputs
+
+
+def _metrics(name: str, queues: Sequence[DeadLetteredQueue], consumers: Sequence[Consumer]) -> PipelineMetrics:
+    return PipelineMetrics(
+        name=name,
+        queue_names=[q.name for dlq in queues for q in dlq.sources.values()],
+        dlq_names=[dlq.dlq.name for dlq in queues],
+        function_names=[c.function.name for c in consumers],
+    )
 
 
 def _consumers(p: FanOutPipeline | ChainPipeline | RetryPipeline) -> list[Any]:

@@ -280,3 +280,26 @@ def test_bad_config_fails_before_any_resource_is_registered():
     assert "pipelines.broken.subscribers.x.handler" in message
     assert "pipelines.other.pattern: 'queue' is not a pattern; allowed fanout, chain, retry" in message
     assert info.value.captured_resources == []  # type: ignore[attr-defined]
+
+
+def test_stack_dashboard_has_a_row_per_pipeline_with_every_queue_dlq_and_function():
+    c = capture_pipelines({**FANOUT, **RETRY})
+    (dashboard,) = c.of_type("aws:cloudwatch/dashboard:Dashboard")
+    assert dashboard.inputs["dashboardName"] == "ap-test" == c.outputs["dashboard"]
+    widgets = json.loads(dashboard.inputs["dashboardBody"])["widgets"]
+    assert [w["properties"]["title"] for w in widgets] == [
+        f"{p}: {t}"
+        for p in ("orders", "email")
+        for t in (
+            "visible messages",
+            "age of oldest message (s)",
+            "dead-lettered messages",
+            "function errors and throttles",
+        )
+    ]
+    dlq_widget = widgets[6]["properties"]["metrics"]
+    assert dlq_widget == [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "ap-test-email-dlq"]]
+    email_queues = {m[3] for m in widgets[4]["properties"]["metrics"]}
+    assert email_queues == {"ap-test-email", "ap-test-email-retry-1", "ap-test-email-retry-2"}
+    functions = {m[3] for m in widgets[3]["properties"]["metrics"]}
+    assert functions == {"ap-test-orders-billing", "ap-test-orders-email", "ap-test-orders-analytics"}
