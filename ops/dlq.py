@@ -1,0 +1,456 @@
+"""`python -m ops.dlq list|redrive|purge`: the operator's tool for failed messages.
+
+The DLQs of a stack come from the program's own outputs (`ops.targets`); their live URLs and ARNs
+from the account the boto3 credentials belong to (`ops.queues.resolve`). Errors — unknown stack,
+pipeline or consumer, a queue that is not deployed, no credentials, an unreachable endpoint, a
+refused AWS call — are one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NoReturn
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    ProfileNotFound,
+)
+
+from ops import queues as q
+from ops import redrive as rd
+from ops.targets import DlqTarget, StackTargets, TargetError, load_targets
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+EXIT_OK, EXIT_INCOMPLETE, EXIT_ERROR = 0, 1, 2
+
+EPILOG = """\
+targets: the DLQs of every enabled pipeline of the stack, as the program exports them. Narrow with
+--pipeline (and --consumer: a subscriber or chain stage name; `dlq` for a retry pipeline's one DLQ).
+Queue URLs and ARNs are looked up in the live account (GetQueueUrl), in the stack's aws:region
+unless --region is given. Use --endpoint-url for an emulator (moto server, LocalStack).
+
+exit status: 0 done, 1 not everything done (a move task already running, messages left in a DLQ,
+a purge refused, confirmation declined), 2 error (bad input, missing queue, credentials, endpoint).
+"""
+
+LIST_HELP = """\
+Approximate counts (ApproximateNumberOfMessages; they lag by up to a minute) of each DLQ, and with
+--peek N up to N messages of each: id, ap-error-kind, ap-error-reason, receive count, body preview.
+Peeking receives messages without deleting them and makes them visible again at once, but every
+peek adds 1 to each peeked message's ApproximateReceiveCount (DLQs have no redrive policy, so
+nothing else changes).
+"""
+
+REDRIVE_HELP = """\
+Move a pipeline's dead-lettered messages back to the queue they failed from: the consumer's queue,
+or for a retry pipeline its main queue (never a delay tier), so the retry ladder restarts.
+Standard DLQs: one StartMessageMoveTask per DLQ (server-side, --rate ≤ 500 msg/s). SQS runs one task
+per queue: if one is RUNNING the DLQ is refused. FIFO DLQs: a client-side move keeping body,
+attributes, MessageGroupId and each group's order; a group stops at its first failed send and the rest
+of it stays in the DLQ for the next run. Asks for confirmation unless --yes.
+"""
+
+PURGE_HELP = """\
+PurgeQueue on the selected DLQs: every message is deleted, within 60 s, for good. SQS allows one
+purge per queue every 60 s. Asks for confirmation unless --yes.
+"""
+
+
+class UsageError(ValueError):
+    """Bad command line input; argparse's own errors are turned into this as well."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _int_range(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range; allowed {low}–{high}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument("--stack", required=True, help="stack name (Pulumi.<stack>.yaml), e.g. dev")
+    common.add_argument("--region", help="AWS region (default: the stack's aws:region)")
+    common.add_argument("--endpoint-url", help="SQS endpoint of an emulator (moto server, LocalStack)")
+    common.add_argument("--profile", help="AWS profile (default: the default boto3 credential chain)")
+
+    parser = _Parser(
+        prog="python -m ops.dlq",
+        description="List, redrive and purge the dead-letter queues of a deployed stack.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{list,redrive,purge}")
+
+    p = sub.add_parser(
+        "list",
+        parents=[common],
+        help="counts and a peek at the DLQs",
+        description=LIST_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--pipeline")
+    p.add_argument("--consumer")
+    p.add_argument(
+        "--peek",
+        type=_int_range(0, 100),
+        default=0,
+        metavar="N",
+        help="show up to N messages per DLQ (default 0; adds 1 to each peeked message's receive count)",
+    )
+
+    p = sub.add_parser(
+        "redrive",
+        parents=[common],
+        help="move failed messages back to their queue",
+        description=REDRIVE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--pipeline", required=True)
+    p.add_argument("--consumer")
+    p.add_argument(
+        "--rate",
+        type=_int_range(1, rd.MAX_RATE),
+        default=rd.DEFAULT_RATE,
+        metavar="N",
+        help=f"at most N messages per second, 1–{rd.MAX_RATE} (default {rd.DEFAULT_RATE})",
+    )
+    p.add_argument(
+        "--method",
+        choices=["auto", "task", "client"],
+        default="auto",
+        help="auto (default): StartMessageMoveTask for standard DLQs, client-side for FIFO; "
+        "client: client-side for both (emulators without message move tasks); task: StartMessageMoveTask for both",
+    )
+    p.add_argument("--dry-run", action="store_true", help="show what would move; change nothing")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    p = sub.add_parser(
+        "purge",
+        parents=[common],
+        help="delete every message of the DLQs",
+        description=PURGE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--pipeline", required=True)
+    p.add_argument("--consumer")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    return parser
+
+
+# --- AWS -------------------------------------------------------------------------------------------
+
+
+def make_sqs_client(region: str, endpoint_url: str | None, profile: str | None) -> SQSClient:
+    """The default credential chain; an emulator gets dummy credentials when there are none."""
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session(profile_name=profile, region_name=region)
+    if session.get_credentials() is None:
+        if endpoint_url is None:
+            raise UsageError(
+                "no AWS credentials found (set AWS_PROFILE or --profile, AWS_ACCESS_KEY_ID/..., or use a role)"
+            )
+        session = boto3.session.Session(
+            region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
+    if endpoint_url:  # a local emulator: fail fast when it is down
+        config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3, read_timeout=30)
+    else:
+        config = Config(retries={"max_attempts": 5, "mode": "standard"})
+    return session.client("sqs", endpoint_url=endpoint_url, config=config)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    target: DlqTarget
+    dlq: q.Queue
+    destination: q.Queue
+    counts: q.Counts
+
+
+def _setup(args: argparse.Namespace, check: Callable[[], None] = lambda: None) -> tuple[StackTargets, SQSClient]:
+    """Targets first (bad names fail before any AWS call), then `check`, then the client."""
+    targets = load_targets(args.stack, args.pipeline, args.consumer)
+    if not targets.targets:
+        raise TargetError(f"stack {args.stack!r} has no DLQs")
+    check()
+    sqs = make_sqs_client(args.region or targets.region, args.endpoint_url, args.profile)
+    return targets, sqs
+
+
+def _resolve(sqs: SQSClient, targets: StackTargets) -> list[Resolved]:
+    out: list[Resolved] = []
+    for t in targets.targets:
+        dlq = q.resolve(sqs, t.dlq_name)
+        out.append(Resolved(t, dlq, q.resolve(sqs, t.source_name), q.counts(sqs, dlq)))
+    return out
+
+
+def _can_confirm(assume_yes: bool, action: str) -> None:
+    """Checked before any AWS call: piped input is never taken as a confirmation."""
+    if assume_yes:
+        return
+    stdin = sys.stdin
+    if stdin is None or stdin.closed or not stdin.isatty():
+        raise UsageError(f"refusing to {action} without confirmation: stdin is not a terminal (pass --yes)")
+
+
+def _confirm(question: str, assume_yes: bool, action: str) -> bool:
+    _can_confirm(assume_yes, action)
+    if assume_yes:
+        return True
+    print(f"{question} [y/N] ", end="", flush=True)
+    return sys.stdin.readline().strip().lower() in {"y", "yes"}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# --- list ------------------------------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    targets, sqs = _setup(args)
+    resolved = _resolve(sqs, targets)
+    region = sqs.meta.region_name
+    print(f"stack {targets.stack} ({region}): {_plural(len(resolved), 'DLQ')}")
+    rows = [("DLQ", "QUEUE", "TYPE", "VISIBLE", "IN FLIGHT", "REDRIVES TO")]
+    for r in resolved:
+        rows.append(
+            (
+                r.target.label,
+                r.dlq.name,
+                "fifo" if r.dlq.fifo else "standard",
+                str(r.counts.visible),
+                str(r.counts.in_flight),
+                r.destination.name,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    total = sum(r.counts.visible for r in resolved)
+    print(
+        f"total: ~{_plural(total, 'message')} in {sum(1 for r in resolved if r.counts.visible)} of {len(resolved)} DLQs"
+    )
+    if args.peek:
+        for r in resolved:
+            if r.counts.visible == 0:
+                continue
+            peeked = q.peek(sqs, r.dlq, args.peek, wait_seconds=rd.RECEIVE_WAIT_SECONDS)
+            print(f"\n{r.target.label} ({r.dlq.name}): {len(peeked)} of ~{r.counts.visible} (receive counts now +1)")
+            for m in peeked:
+                group = f"  group {m.group_id}" if m.group_id else ""
+                print(f"  {m.message_id}  receives {m.receive_count}  kind {m.error_kind or '-'}{group}")
+                if m.error_reason:
+                    print(f"    reason: {q.preview(m.error_reason)}")
+                print(f"    body:   {m.body_preview}")
+    return EXIT_OK
+
+
+# --- redrive ---------------------------------------------------------------------------------------
+
+
+def _task_hint(args: argparse.Namespace) -> str:
+    return " (emulators often lack message move tasks: try --method client)" if args.endpoint_url else ""
+
+
+def cmd_redrive(args: argparse.Namespace) -> int:
+    targets, sqs = _setup(args, lambda: _can_confirm(args.yes or args.dry_run, "redrive"))
+    resolved = _resolve(sqs, targets)
+    refused = 0
+    work: list[tuple[Resolved, rd.Method]] = []
+    for r in resolved:
+        method = rd.method_for(r.dlq, args.method)
+        how = (
+            f"StartMessageMoveTask at ≤ {args.rate} msg/s"
+            if method == "task"
+            else f"client-side move at ≤ {args.rate} msg/s"
+            + (", keeping MessageGroupId and order" if r.dlq.fifo else "")
+        )
+        line = f"{r.target.label}: {r.dlq.name} → {r.destination.name}"
+        if r.counts.visible == 0:
+            print(f"{line}: empty (approximate count 0), skipped")
+            continue
+        if method == "task":
+            try:
+                running = rd.running_task(sqs, r.dlq.arn)
+            except ClientError as exc:
+                raise UsageError(f"{_describe_client_error(exc)}{_task_hint(args)}") from None
+            if running is not None:
+                refused += 1
+                print(f"{line}: refused: {_running_text(running)}")
+                continue
+        print(f"{line}: ~{_plural(r.counts.visible, 'message')}, {how}")
+        work.append((r, method))
+    if not work:
+        print("nothing to redrive")
+        return EXIT_INCOMPLETE if refused else EXIT_OK
+    if args.dry_run:
+        return _dry_run(sqs, work, args, refused)
+    total = sum(r.counts.visible for r, _ in work)
+    if not _confirm(f"Redrive ~{_plural(total, 'message')} from {_plural(len(work), 'DLQ')}?", args.yes, "redrive"):
+        print("aborted: nothing changed")
+        return EXIT_INCOMPLETE
+    incomplete = refused > 0
+    for r, method in work:
+        if method == "task":
+            incomplete |= not _start_task(sqs, r, args)
+        else:
+            incomplete |= not _client_move(sqs, r, args)
+    return EXIT_INCOMPLETE if incomplete else EXIT_OK
+
+
+def _running_text(task: rd.MoveTask) -> str:
+    progress = f"{task.moved} of ~{task.to_move}" if task.to_move is not None else str(task.moved)
+    return (
+        f"a move task is already RUNNING (handle {task.handle}, {progress} moved); SQS runs one per queue — "
+        f"wait for it or cancel it: aws sqs cancel-message-move-task --task-handle {task.handle}"
+    )
+
+
+def _start_task(sqs: SQSClient, r: Resolved, args: argparse.Namespace) -> bool:
+    try:
+        handle = rd.start_move_task(sqs, r.dlq.arn, r.destination.arn, args.rate)
+    except rd.MoveTaskRunning as exc:
+        print(f"{r.target.label}: refused: {_running_text(exc.task)}")
+        return False
+    except ClientError as exc:
+        raise UsageError(f"{_describe_client_error(exc)}{_task_hint(args)}") from None
+    print(f"{r.target.label}: started move task {handle}")
+    print(f"  follow it: aws sqs list-message-move-tasks --source-arn {r.dlq.arn} --region {sqs.meta.region_name}")
+    return True
+
+
+def _client_move(sqs: SQSClient, r: Resolved, args: argparse.Namespace) -> bool:
+    try:
+        report = rd.move_messages(sqs, r.dlq, r.destination, rate=args.rate)
+    except rd.MoveInterrupted as exc:
+        print(
+            f"{r.target.label}: moved {_plural(len(exc.report.moved), 'message')} before an error; re-running is safe"
+        )
+        raise exc.cause from None
+    print(f"{r.target.label}: moved {_plural(len(report.moved), 'message')} to {r.destination.name}")
+    for message_id, reason in report.failed.items():
+        print(f"  not sent, left in the DLQ: {message_id}: {reason}")
+    if report.held:
+        groups = ", ".join(report.stopped_groups)
+        print(
+            f"  left in the DLQ behind a failed message of their group ({groups}): "
+            f"{_plural(len(report.held), 'message')}; re-run to move them in order"
+        )
+    for message_id, reason in report.not_deleted.items():
+        print(f"  sent but not deleted from the DLQ: {message_id}: {reason} (a re-run within 5 min is deduplicated)")
+    return report.complete
+
+
+def _dry_run(sqs: SQSClient, work: list[tuple[Resolved, rd.Method]], args: argparse.Namespace, refused: int) -> int:
+    print("dry run: nothing is changed")
+    for r, method in work:
+        if method == "task":
+            print(
+                f"{r.target.label}: would call StartMessageMoveTask(SourceArn={r.dlq.arn}, "
+                f"DestinationArn={r.destination.arn}, MaxNumberOfMessagesPerSecond={args.rate})"
+            )
+            continue
+        report = rd.move_messages(sqs, r.dlq, r.destination, dry_run=True, rate=None)
+        note = " (a FIFO group shows only the messages SQS hands out at once)" if r.dlq.fifo else ""
+        print(f"{r.target.label}: would move {_plural(len(report.planned), 'message')}{note}")
+        for plan in report.planned:
+            m = plan.message
+            group = f"  group {m.group_id}" if m.group_id else ""
+            dedup = f"  dedup {plan.deduplication_id[:16]}…" if plan.deduplication_id else ""
+            print(f"  {m.message_id}{group}  kind {m.error_kind or '-'}{dedup}  body {m.body_preview}")
+    return EXIT_INCOMPLETE if refused else EXIT_OK
+
+
+# --- purge -----------------------------------------------------------------------------------------
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    targets, sqs = _setup(args, lambda: _can_confirm(args.yes, "purge"))
+    resolved = _resolve(sqs, targets)
+    for r in resolved:
+        print(f"{r.target.label}: {r.dlq.name}: ~{_plural(r.counts.visible + r.counts.in_flight, 'message')}")
+    total = sum(r.counts.visible + r.counts.in_flight for r in resolved)
+    question = f"Purge {_plural(len(resolved), 'DLQ')} (~{_plural(total, 'message')}, deleted for good)?"
+    if not _confirm(question, args.yes, "purge"):
+        print("aborted: nothing changed")
+        return EXIT_INCOMPLETE
+    outcome = q.purge(sqs, [r.dlq for r in resolved])
+    for r in resolved:
+        why = outcome[r.dlq.name]
+        print(f"{r.target.label}: {r.dlq.name}: " + ("purged" if why is None else f"not purged: {why}"))
+    return EXIT_OK if all(v is None for v in outcome.values()) else EXIT_INCOMPLETE
+
+
+# --- main ------------------------------------------------------------------------------------------
+
+
+def _describe_client_error(exc: ClientError) -> str:
+    error = exc.response.get("Error", {})
+    message = error.get("Message", "")
+    if message.lstrip().startswith("<"):  # an emulator's HTML error page
+        message = "the endpoint answered with an error page"
+    return f"{exc.operation_name} failed: {error.get('Code', '?')}: {message}".rstrip(": ")
+
+
+def _error(message: str) -> int:
+    print("error: " + " ".join(message.split()), file=sys.stderr)
+    return EXIT_ERROR
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "list": cmd_list,
+    "redrive": cmd_redrive,
+    "purge": cmd_purge,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except (UsageError, TargetError, q.QueueNotFound, ProfileNotFound, NoRegionError) as exc:
+        return _error(str(exc))
+    except NoCredentialsError:
+        return _error("no AWS credentials found (set AWS_PROFILE or --profile, AWS_ACCESS_KEY_ID/..., or use a role)")
+    except (EndpointConnectionError, ConnectTimeoutError) as exc:
+        return _error(f"endpoint unreachable: {exc}")
+    except ClientError as exc:
+        return _error(_describe_client_error(exc))
+    except BotoCoreError as exc:
+        return _error(f"AWS call failed: {exc}")
+    except ValueError as exc:
+        return _error(str(exc))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

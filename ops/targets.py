@@ -1,0 +1,144 @@
+"""Stack outputs → the DLQs of a stack and the queue each one redrives into.
+
+The program exports, per pipeline, `queueUrls` and `dlqUrls` (docs/contracts.md §3). Physical queue
+names are deterministic (`ap-<stack>-<pipeline>-<consumer>[-dlq][.fifo]`), so the *names* in the
+captured URLs are right for any account; the account id and region in them are the mocks'. Callers
+therefore keep only names here and resolve the live URL with `GetQueueUrl` (see `ops.queues`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["DlqTarget", "StackTargets", "TargetError", "dlq_targets", "load_targets", "queue_name"]
+
+
+class TargetError(LookupError):
+    """An unknown stack, pipeline or consumer; the message names what exists."""
+
+
+@dataclass(frozen=True)
+class DlqTarget:
+    pipeline: str
+    consumer: str
+    """Key in the pipeline's `dlqUrls`: the subscriber / stage name, `dlq` for a retry pipeline."""
+    pattern: str
+    dlq_name: str
+    source_name: str
+    """Where a redrive sends messages: the consumer's queue; for a retry pipeline its *main* queue."""
+
+    @property
+    def fifo(self) -> bool:
+        return self.dlq_name.endswith(".fifo")
+
+    @property
+    def label(self) -> str:
+        return f"{self.pipeline}/{self.consumer}"
+
+
+@dataclass(frozen=True)
+class StackTargets:
+    stack: str
+    region: str
+    targets: list[DlqTarget]
+
+
+def queue_name(url: str) -> str:
+    """The queue name is the last path segment of its URL."""
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _source_name(pipeline: str, consumer: str, spec: Mapping[str, Any]) -> str:
+    """A retry pipeline's DLQ has several sources (main + tiers); a redrive restarts at the main queue.
+
+    Redriving into a tier would skip the earlier delays and, in the runtime, count as a later attempt;
+    the main queue is the pipeline's entry, where `ap-attempt` restarts at 0 (contracts §5).
+    """
+    queues: Mapping[str, str] = spec.get("queueUrls") or {}
+    if spec.get("pattern") == "retry":
+        entry = spec.get("entry")
+        url = entry if isinstance(entry, str) and entry.startswith("http") else queues.get("main")
+    else:
+        url = queues.get(consumer)
+    if not url:
+        raise TargetError(f"pipeline {pipeline!r}: no source queue for DLQ {consumer!r} in the stack outputs")
+    return queue_name(url)
+
+
+def dlq_targets(
+    outputs: Mapping[str, Any],
+    *,
+    stack: str,
+    pipeline: str | None = None,
+    consumer: str | None = None,
+    disabled: frozenset[str] = frozenset(),
+) -> list[DlqTarget]:
+    """Every DLQ of the exported pipelines, narrowed to `pipeline` / `consumer` (errors name the choices)."""
+    pipelines: Mapping[str, Any] = outputs.get("pipelines") or {}
+    if pipeline is not None and pipeline not in pipelines:
+        if pipeline in disabled:
+            raise TargetError(
+                f"pipeline {pipeline!r} is disabled in stack {stack!r} (enabled: false): it has no queues"
+            )
+        known = ", ".join(sorted(pipelines)) or "none"
+        raise TargetError(f"unknown pipeline {pipeline!r} in stack {stack!r} (pipelines: {known})")
+    if consumer is not None and pipeline is None:
+        raise TargetError("--consumer needs --pipeline")
+    names = [pipeline] if pipeline is not None else sorted(pipelines)
+    found: list[DlqTarget] = []
+    for name in names:
+        spec: Mapping[str, Any] = pipelines[name]
+        dlqs: Mapping[str, str] = spec.get("dlqUrls") or {}
+        if consumer is not None and consumer not in dlqs:
+            known = ", ".join(dlqs) or "none"
+            raise TargetError(f"unknown consumer {consumer!r} in pipeline {name!r} (DLQs: {known})")
+        for key, url in dlqs.items():
+            if consumer is not None and key != consumer:
+                continue
+            found.append(
+                DlqTarget(
+                    pipeline=name,
+                    consumer=key,
+                    pattern=str(spec.get("pattern", "")),
+                    dlq_name=queue_name(url),
+                    source_name=_source_name(name, key, spec),
+                )
+            )
+    return found
+
+
+def _disabled_pipelines(config: Mapping[str, Any]) -> frozenset[str]:
+    pipelines = config.get("async-pipelines:pipelines") or {}
+    if not isinstance(pipelines, Mapping):
+        return frozenset()
+    return frozenset(
+        name for name, spec in pipelines.items() if isinstance(spec, Mapping) and spec.get("enabled") is False
+    )
+
+
+def stack_outputs(stack: str) -> tuple[str, dict[str, Any], frozenset[str]]:
+    """(region, outputs, disabled pipelines) of `stack`, by running the program under mocks.
+
+    Imported lazily: Pulumi is slow to import and not needed for `--help`.
+    """
+    from pulumi.errors import RunError
+
+    from components.config import ConfigError
+    from sandbox.capture import UnknownStackError, capture_stack, load_stack_config
+
+    try:
+        config = load_stack_config(stack)
+        capture = capture_stack(stack)
+    except UnknownStackError as exc:
+        raise TargetError(str(exc)) from None
+    except (ConfigError, RunError) as exc:
+        raise TargetError(f"stack {stack!r}: {exc}") from None
+    return capture.region, capture.outputs, _disabled_pipelines(config)
+
+
+def load_targets(stack: str, pipeline: str | None = None, consumer: str | None = None) -> StackTargets:
+    region, outputs, disabled = stack_outputs(stack)
+    targets = dlq_targets(outputs, stack=stack, pipeline=pipeline, consumer=consumer, disabled=disabled)
+    return StackTargets(stack=stack, region=region, targets=targets)
