@@ -21,6 +21,7 @@ from typing import Any
 
 __all__ = [
     "ATTEMPT",
+    "DEAD_LETTER_ID",
     "ERROR_KIND",
     "ERROR_REASON",
     "MAX_ATTRIBUTES",
@@ -42,6 +43,8 @@ ATTEMPT = "ap-attempt"
 ERROR_KIND = "ap-error-kind"
 ERROR_REASON = "ap-error-reason"
 SOURCE_QUEUE = "ap-source-queue"
+DEAD_LETTER_ID = "ap-dead-letter-id"
+"""Identifies one dead-lettering: copies of a DLQ message share it, a later dead-lettering gets a new one."""
 ORIGINAL_ATTRIBUTES = "ap-original-attributes"
 RUNTIME_PREFIX = "ap-"
 

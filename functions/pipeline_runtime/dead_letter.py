@@ -1,8 +1,8 @@
 """Sending a record to its DLQ with the reason attached (docs/contracts.md §2).
 
 The body is sent unchanged; the runtime's attributes (``ap-error-kind``, ``ap-error-reason``,
-``ap-source-queue``, ``ap-message-id``) take precedence, the incoming attributes follow within the
-10-attribute limit (overflow packed into ``ap-original-attributes``). A failed send raises, so the
+``ap-source-queue``, ``ap-message-id``, ``ap-dead-letter-id``) take precedence, the incoming attributes
+follow within the 10-attribute limit (overflow packed into ``ap-original-attributes``). A failed send raises, so the
 record is reported as failed and retried rather than lost.
 """
 
@@ -45,6 +45,9 @@ def dead_letter(
         attrs.ERROR_REASON: attrs.string(reason),
         attrs.SOURCE_QUEUE: attrs.string(delivery.source_arn or "unknown"),
         attrs.MESSAGE_ID: attrs.string(delivery.logical_id),
+        attrs.DEAD_LETTER_ID: attrs.string(
+            deterministic_id(settings.scope, delivery.key, f"dead-letter:{kind}:{delivery.attempt}")
+        ),
     }
     params: dict[str, Any] = {
         "QueueUrl": settings.dlq_url,

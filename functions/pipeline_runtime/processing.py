@@ -13,8 +13,8 @@
    SQS redelivers the record and its redrive policy is the safety net.
 
 Redrive: a message that carries ``ap-error-kind`` came back from a DLQ. It starts a new generation -
-key and logical id get ``~redrive:<messageId>`` and ``ap-attempt`` restarts at 0 - so an earlier
-stored outcome (e.g. "dead-lettered as permanent") does not swallow the redriven message.
+key and logical id get ``~redrive:<ap-dead-letter-id>`` (else its messageId) and ``ap-attempt``
+restarts at 0 - so an earlier stored outcome (e.g. "dead-lettered as permanent") does not swallow the redriven message.
 """
 
 from __future__ import annotations
@@ -181,7 +181,8 @@ class RecordProcessor:
         redrive = attrs.ERROR_KIND in incoming
         attempt = 0 if redrive else _int(attrs.incoming_string(incoming, attrs.ATTEMPT), 0)
         if redrive:
-            generation = f"{REDRIVE_MARK}{message_id}"
+            # Copies of one DLQ message (a mover that sent twice) share the generation; a new dead-lettering does not.
+            generation = f"{REDRIVE_MARK}{attrs.incoming_string(incoming, attrs.DEAD_LETTER_ID) or message_id}"
             key = _strip_generation(key) + generation
             logical_id = _strip_generation(logical_id) + generation
 

@@ -30,15 +30,19 @@ def test_dlq_overflow_is_packed_into_one_attribute(aws, consumer_env, context):
 
     [dead] = aws.drain(dlq)
     assert len(dead.attributes) == 10
-    # the runtime's own four, the first five originals, and the packed rest
-    assert {"ap-error-kind", "ap-error-reason", "ap-source-queue", "ap-message-id"} <= set(dead.attributes)
+    # the runtime's own five, the first four originals, and the packed rest
+    own = {"ap-error-kind", "ap-error-reason", "ap-source-queue", "ap-message-id", "ap-dead-letter-id"}
+    assert own <= set(dead.attributes)
     assert dead.attributes["ap-message-id"] == "m-1"
     kept = {name for name in dead.attributes if name.startswith("a") and not name.startswith("ap-")}
-    assert kept == {"a1", "a2", "a3", "a4", "a5"}
+    assert kept == {"a1", "a2", "a3", "a4"}
     assert dead.attributes["a2"] == b"\x00\xffbinary" and dead.data_types["a2"] == "Binary"
     assert (dead.attributes["a3"], dead.data_types["a3"]) == ("42", "Number")
     packed = json.loads(dead.attributes["ap-original-attributes"])
-    assert packed == {f"a{i}": {"DataType": "String", "StringValue": f"v{i}"} for i in range(6, 10)}
+    assert packed == {
+        "a5": {"DataType": "String", "StringValue": "v5"},
+        **{f"a{i}": {"DataType": "String", "StringValue": f"v{i}"} for i in range(6, 10)},
+    }
 
 
 def test_packed_originals_survive_a_second_dead_lettering(aws, consumer_env, context):

@@ -56,6 +56,7 @@ def test_escalation_order_tier0_tier1_then_dlq(aws, retry, context):
     assert failures(entry.handler(event(at_tier1), context)) == []
     [dead] = aws.drain(dlq)
     assert dead.json == body
+    assert len(dead.attributes.pop("ap-dead-letter-id")) == 64
     assert dead.attributes == {
         "ap-error-kind": "retries-exhausted",
         "ap-error-reason": "TransientError: backend down",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import pytest
 
@@ -55,6 +56,7 @@ def test_mixed_batch_gives_exact_failures_dlq_contents_and_one_effect_each(aws, 
     assert listed.attributes["ap-error-kind"] == "malformed"
     assert listed.attributes["ap-error-reason"] == "body is JSON list, expected an object"
     rejected = dead[json.dumps({"do": "permanent", "n": 3})]
+    assert re.fullmatch(r"[0-9a-f]{64}", rejected.attributes.pop("ap-dead-letter-id"))
     assert rejected.attributes == {
         "ap-error-kind": "permanent",
         "ap-error-reason": "bad input 3",
@@ -204,6 +206,50 @@ def test_redriven_message_is_processed_again_after_a_fix(aws, queues, consumer_e
 
     assert probe.EFFECTS == [1]
     assert aws.drain(dlq) == []
+
+
+def test_two_copies_of_one_redriven_message_apply_once(aws, queues, consumer_env, context):
+    """A mover that sent a DLQ message twice (new SQS ids each time) must not apply it twice."""
+    source, dlq = queues
+    aws.table()
+    consumer_env(dlq=dlq)
+    aws.send(source, {"do": "fixable", "n": 2}, {"ap-message-id": "m-2"})
+    entry.handler(event(*aws.receive_records(source, expected=1)), context)
+    [dead] = aws.drain(dlq)
+
+    probe.STATE["fixed"] = True
+    for _ in range(2):
+        aws.sqs.send_message(
+            QueueUrl=source.url, MessageBody=dead.body, MessageAttributes=dead.raw["MessageAttributes"]
+        )
+    first, second = aws.receive_records(source, expected=2)
+    assert first["messageId"] != second["messageId"]
+    assert failures(entry.handler(event(first), context)) == []
+    assert failures(entry.handler(event(second), context)) == []
+    assert probe.EFFECTS == [2]
+
+
+def test_a_second_dead_lettering_gets_a_new_generation(aws, queues, consumer_env, context):
+    """Redriven, failing again, redriven again after a real fix: the second redrive is processed."""
+    source, dlq = queues
+    aws.table()
+    consumer_env(dlq=dlq)
+    aws.send(source, {"do": "fixable", "n": 3}, {"ap-message-id": "m-3"})
+    entry.handler(event(*aws.receive_records(source, expected=1)), context)
+    [first_dead] = aws.drain(dlq)
+    aws.sqs.send_message(
+        QueueUrl=source.url, MessageBody=first_dead.body, MessageAttributes=first_dead.raw["MessageAttributes"]
+    )
+    entry.handler(event(*aws.receive_records(source, expected=1)), context)  # still broken: dead again
+    [second_dead] = aws.drain(dlq)
+    assert second_dead.attributes["ap-dead-letter-id"] != first_dead.attributes["ap-dead-letter-id"]
+
+    probe.STATE["fixed"] = True
+    aws.sqs.send_message(
+        QueueUrl=source.url, MessageBody=second_dead.body, MessageAttributes=second_dead.raw["MessageAttributes"]
+    )
+    assert failures(entry.handler(event(*aws.receive_records(source, expected=1)), context)) == []
+    assert probe.EFFECTS == [3]
 
 
 def test_dlq_send_failure_is_reported_for_retry(aws, queues, consumer_env, context):
