@@ -12,7 +12,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 TEST_COMMAND = "python -m pytest -n auto"
-PULUMI_ACTION = re.compile(r"^pulumi/actions@v(\d+)$")
+# Third-party actions are pinned to a full commit SHA with the release in a comment (zizmor's
+# unpinned-uses audit; a tag can be moved to other code, a commit cannot).
+PINNED_USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<action>[^@\s]+)@(?P<ref>\S+)(?:\s+#\s*(?P<version>\S+))?\s*$")
+SHA = re.compile(r"^[0-9a-f]{40}$")
+VERSION = re.compile(r"^v(?P<major>\d+)\.\d+\.\d+$")
 
 
 def load(name: str) -> dict[str, Any]:
@@ -35,10 +39,24 @@ def runs(job: dict[str, Any]) -> list[str]:
     return [line.strip() for s in steps(job) for line in str(s.get("run", "")).splitlines() if line.strip()]
 
 
+def pinned_uses(name: str) -> list[re.Match[str]]:
+    """Every `uses:` line of a workflow, read from its text: YAML parsing drops the version comment."""
+    lines = (WORKFLOWS / name).read_text().splitlines()
+    return [m for m in map(PINNED_USES.match, lines) if m]
+
+
+def release(sha: str) -> str:
+    """The release a pinned SHA stands for, from its comment in the workflows."""
+    versions = {m["version"] for w in WORKFLOWS.glob("*.yml") for m in pinned_uses(w.name) if m["ref"] == sha}
+    assert len(versions) == 1, (sha, versions)
+    return versions.pop()
+
+
 def pulumi_steps(job: dict[str, Any]) -> list[dict[str, Any]]:
-    found = [s for s in steps(job) if PULUMI_ACTION.match(str(s.get("uses", "")))]
+    found = [s for s in steps(job) if str(s.get("uses", "")).startswith("pulumi/actions@")]
     for s in found:
-        assert int(PULUMI_ACTION.match(s["uses"]).group(1)) >= 6, s["uses"]  # type: ignore[union-attr]
+        version = VERSION.match(release(s["uses"].split("@", 1)[1]))
+        assert version and int(version["major"]) >= 6, s["uses"]
     return found
 
 
@@ -83,7 +101,7 @@ def test_test_job_installs_dev_requirements_and_runs_tests_ruff_mypy(workflow: s
         assert TEST_COMMAND in documented, documented
     ci_run = ROOT / ".ci" / "run"
     if ci_run.is_file():  # the workflow runs what .ci/run runs
-        checks = [line.strip() for line in ci_run.read_text().splitlines() if line.startswith("python -m ")]
+        checks = [line.strip() for line in ci_run.read_text().splitlines() if line.startswith(("python -m ", "zizmor "))]
         missing = [c for c in checks if "pip install" not in c and c not in commands]
         assert not missing, missing
 
@@ -156,3 +174,46 @@ def test_main_deploys_dev_then_prod_in_environments(main: dict[str, Any]) -> Non
         [aws] = uses(job, "aws-actions/configure-aws-credentials@")
         assert aws["with"]["role-to-assume"].startswith("${{ secrets.")
     assert main["concurrency"]["cancel-in-progress"] is False
+
+
+@pytest.mark.parametrize("workflow", ["pull-request.yml", "main.yml"])
+def test_every_action_is_pinned_to_a_commit_sha_with_its_release(workflow: str) -> None:
+    found = pinned_uses(workflow)
+    steps_with_uses = [s for job in load(workflow)["jobs"].values() for s in steps(job) if "uses" in s]
+    assert len(found) == len(steps_with_uses)  # the text scan saw every step that uses an action
+    for m in found:
+        assert SHA.match(m["ref"]), f"{m['action']}@{m['ref']} is not pinned to a 40-hex commit SHA"
+        assert m["version"] and VERSION.match(m["version"]), f"{m['action']}@{m['ref']} lacks '# vX.Y.Z'"
+
+
+def test_each_action_is_pinned_to_one_release_everywhere() -> None:
+    pins: dict[str, set[tuple[str, str | None]]] = {}
+    for workflow in WORKFLOWS.glob("*.yml"):
+        for m in pinned_uses(workflow.name):
+            pins.setdefault(m["action"], set()).add((m["ref"], m["version"]))
+    assert pins
+    assert {action: refs for action, refs in pins.items() if len(refs) > 1} == {}
+
+
+@pytest.mark.parametrize("workflow", ["pull-request.yml", "main.yml"])
+def test_checkout_never_persists_the_token(workflow: str) -> None:
+    jobs = load(workflow)["jobs"].values()
+    checkouts = [s for job in jobs for s in uses(job, "actions/checkout@")]
+    assert checkouts
+    for step in checkouts:
+        assert step.get("with", {}).get("persist-credentials") is False, step
+
+
+@pytest.mark.parametrize("workflow", ["pull-request.yml", "main.yml"])
+def test_every_job_states_least_permissions(workflow: str) -> None:
+    for name, job in load(workflow)["jobs"].items():
+        permissions = job.get("permissions")
+        assert isinstance(permissions, dict), f"{name}: no job-level permissions"
+        assumes_aws_role = bool(uses(job, "aws-actions/configure-aws-credentials@"))
+        comments = any(s.get("with", {}).get("comment-on-pr") is True for s in pulumi_steps(job))
+        expected = {"contents": "read"}
+        if assumes_aws_role:
+            expected["id-token"] = "write"
+        if comments:
+            expected["pull-requests"] = "write"
+        assert permissions == expected, name
