@@ -101,7 +101,8 @@ def test_test_job_installs_dev_requirements_and_runs_tests_ruff_mypy(workflow: s
         assert TEST_COMMAND in documented, documented
     ci_run = ROOT / ".ci" / "run"
     if ci_run.is_file():  # the workflow runs what .ci/run runs
-        checks = [line.strip() for line in ci_run.read_text().splitlines() if line.startswith(("python -m ", "zizmor "))]
+        lines = ci_run.read_text().splitlines()
+        checks = [line.strip() for line in lines if line.startswith(("python -m ", "zizmor "))]
         missing = [c for c in checks if "pip install" not in c and c not in commands]
         assert not missing, missing
 
