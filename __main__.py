@@ -24,6 +24,7 @@ def _namespace_config() -> dict:
     return raw
 
 
+# `stack_config` is read back by `stack_capture` (docs/contracts.md §3): keep the name.
 try:
     stack_config = parse_stack_config(
         _namespace_config(),

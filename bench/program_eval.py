@@ -4,7 +4,7 @@ Run by hand from the project root:
 
     python bench/program_eval.py [--runs 7] [--chain-runs 3] [--stages 10 50 100]
 
-What is measured: `sandbox.capture.capture_stack` wall time (the real `__main__.py` under Pulumi mocks:
+What is measured: `stack_capture.capture_stack` wall time (the real `__main__.py` under Pulumi mocks:
 config parsing and validation, component construction, Output resolution, one mock RegisterResource
 round trip per resource). Median of N runs after one warm-up run, the two programs' runs interleaved;
 CPU time (process_time) is reported next to wall time because the machine may be shared.
@@ -49,7 +49,7 @@ if str(ROOT) not in sys.path:
 import pulumi  # noqa: E402
 import yaml  # noqa: E402
 
-from sandbox.capture import Capture, CapturedResource, capture_stack, load_stack_config  # noqa: E402
+from stack_capture import Capture, CapturedResource, capture_stack, load_stack_config  # noqa: E402
 
 REFERENCE_ATTRS = ("arn", "url", "name", "id")
 CHAIN_HANDLER = "handlers.media:thumbnail"

@@ -28,9 +28,9 @@ from moto import mock_aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sandbox.capture import capture_stack, load_stack_config
 from sandbox.engine import RunOptions, run
 from sandbox.esm import EventSourceMapping
+from stack_capture import capture_stack, load_stack_config
 
 
 def sandbox_throughput(count: int) -> tuple[float, float, float, dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Stack outputs → the DLQs of a stack and the queue each one redrives into.
+"""Stack outputs (typed by `stack_capture`) → the DLQs of a stack and the queue each one redrives into.
 
 The program exports, per pipeline, `queueUrls` and `dlqUrls` (docs/contracts.md §3). Physical queue
 names are deterministic (`ap-<stack>-<pipeline>-<consumer>[-dlq][.fifo]`), so the *names* in the
@@ -8,11 +8,14 @@ therefore keep only names here and resolve the live URL with `GetQueueUrl` (see 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-__all__ = ["DlqTarget", "StackTargets", "TargetError", "dlq_targets", "load_targets", "queue_name"]
+if TYPE_CHECKING:
+    from stack_capture import Capture, PipelineOutputs
+
+__all__ = ["DlqTarget", "StackTargets", "TargetError", "capture_of", "dlq_targets", "load_targets", "queue_name"]
 
 
 class TargetError(LookupError):
@@ -50,33 +53,30 @@ def queue_name(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _source_name(pipeline: str, consumer: str, spec: Mapping[str, Any]) -> str:
+def _source_name(spec: PipelineOutputs, consumer: str) -> str:
     """A retry pipeline's DLQ has several sources (main + tiers); a redrive restarts at the main queue.
 
     Redriving into a tier would skip the earlier delays and, in the runtime, count as a later attempt;
     the main queue is the pipeline's entry, where `ap-attempt` restarts at 0 (contracts §5).
     """
-    queues: Mapping[str, str] = spec.get("queueUrls") or {}
-    if spec.get("pattern") == "retry":
-        entry = spec.get("entry")
-        url = entry if isinstance(entry, str) and entry.startswith("http") else queues.get("main")
+    if spec.pattern == "retry":
+        url = spec.entry if spec.entry.startswith("http") else spec.queue_urls.get("main")
     else:
-        url = queues.get(consumer)
+        url = spec.queue_urls.get(consumer)
     if not url:
-        raise TargetError(f"pipeline {pipeline!r}: no source queue for DLQ {consumer!r} in the stack outputs")
+        raise TargetError(f"pipeline {spec.name!r}: no source queue for DLQ {consumer!r} in the stack outputs")
     return queue_name(url)
 
 
 def dlq_targets(
-    outputs: Mapping[str, Any],
+    pipelines: Mapping[str, PipelineOutputs],
     *,
     stack: str,
     pipeline: str | None = None,
     consumer: str | None = None,
-    disabled: frozenset[str] = frozenset(),
+    disabled: Collection[str] = (),
 ) -> list[DlqTarget]:
     """Every DLQ of the exported pipelines, narrowed to `pipeline` / `consumer` (errors name the choices)."""
-    pipelines: Mapping[str, Any] = outputs.get("pipelines") or {}
     if pipeline is not None and pipeline not in pipelines:
         if pipeline in disabled:
             raise TargetError(
@@ -89,56 +89,46 @@ def dlq_targets(
     names = [pipeline] if pipeline is not None else sorted(pipelines)
     found: list[DlqTarget] = []
     for name in names:
-        spec: Mapping[str, Any] = pipelines[name]
-        dlqs: Mapping[str, str] = spec.get("dlqUrls") or {}
-        if consumer is not None and consumer not in dlqs:
-            known = ", ".join(dlqs) or "none"
+        spec = pipelines[name]
+        if consumer is not None and consumer not in spec.dlq_urls:
+            known = ", ".join(spec.dlq_urls) or "none"
             raise TargetError(f"unknown consumer {consumer!r} in pipeline {name!r} (DLQs: {known})")
-        for key, url in dlqs.items():
+        for key, url in spec.dlq_urls.items():
             if consumer is not None and key != consumer:
                 continue
             found.append(
                 DlqTarget(
                     pipeline=name,
                     consumer=key,
-                    pattern=str(spec.get("pattern", "")),
+                    pattern=spec.pattern,
                     dlq_name=queue_name(url),
-                    source_name=_source_name(name, key, spec),
+                    source_name=_source_name(spec, key),
                 )
             )
     return found
 
 
-def _disabled_pipelines(config: Mapping[str, Any]) -> frozenset[str]:
-    pipelines = config.get("async-pipelines:pipelines") or {}
-    if not isinstance(pipelines, Mapping):
-        return frozenset()
-    return frozenset(
-        name for name, spec in pipelines.items() if isinstance(spec, Mapping) and spec.get("enabled") is False
-    )
-
-
-def stack_outputs(stack: str) -> tuple[str, dict[str, Any], frozenset[str]]:
-    """(region, outputs, disabled pipelines) of `stack`, by running the program under mocks.
+def capture_of(stack: str) -> Capture:
+    """`stack` run under mocks (stack_capture); bad stacks and bad config become `TargetError`.
 
     Imported lazily: Pulumi is slow to import and not needed for `--help`.
     """
     from pulumi.errors import RunError
 
     from components.config import ConfigError
-    from sandbox.capture import UnknownStackError, capture_stack, load_stack_config
+    from stack_capture import UnknownStackError, capture_stack
 
     try:
-        config = load_stack_config(stack)
-        capture = capture_stack(stack)
+        return capture_stack(stack)
     except UnknownStackError as exc:
         raise TargetError(str(exc)) from None
     except (ConfigError, RunError) as exc:
         raise TargetError(f"stack {stack!r}: {exc}") from None
-    return capture.region, capture.outputs, _disabled_pipelines(config)
 
 
 def load_targets(stack: str, pipeline: str | None = None, consumer: str | None = None) -> StackTargets:
-    region, outputs, disabled = stack_outputs(stack)
-    targets = dlq_targets(outputs, stack=stack, pipeline=pipeline, consumer=consumer, disabled=disabled)
-    return StackTargets(stack=stack, region=region, targets=targets)
+    capture = capture_of(stack)
+    targets = dlq_targets(
+        capture.pipelines, stack=stack, pipeline=pipeline, consumer=consumer, disabled=capture.disabled_pipelines
+    )
+    return StackTargets(stack=stack, region=capture.region, targets=targets)

@@ -164,11 +164,11 @@ def run_command(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from components.config import ConfigError
-    from sandbox.capture import UnknownStackError
     from sandbox.clients import EndpointUnreachable
     from sandbox.engine import Progress, RunOptions, SandboxError, run
     from sandbox.messages import MessageError
     from sandbox.report import render
+    from stack_capture import UnknownStackError
 
     if args.json is not None:
         try:

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sandbox.alarms import evaluate
-from sandbox.capture import Capture, capture_stack, load_stack_config
 from sandbox.clients import AwsClients
 from sandbox.clock import Clock, RealClock, VirtualClock
 from sandbox.effects import observe_outcomes
@@ -37,8 +36,7 @@ from sandbox.publish import Publisher
 from sandbox.report import RunInfo, build_report
 from sandbox.state import ApiState, MotoState, QueueSnapshot, QueueState
 from sandbox.topology import Topology, topology_from_capture
-
-PIPELINES_KEY = "async-pipelines:pipelines"
+from stack_capture import Capture, capture_stack
 
 
 class SandboxError(ValueError):
@@ -103,15 +101,7 @@ def _check_options(o: RunOptions) -> None:
         raise SandboxError(f"--wave {o.wave} must be at least 1")
 
 
-def _disabled_pipelines(options: RunOptions) -> list[str]:
-    values = options.config if options.config is not None else load_stack_config(options.stack)
-    pipelines = values.get(PIPELINES_KEY) or {}
-    if not isinstance(pipelines, dict):
-        return []
-    return [name for name, body in pipelines.items() if isinstance(body, dict) and body.get("enabled") is False]
-
-
-def _message_specs(options: RunOptions, topology: Topology) -> list[MessageSpec]:
+def _message_specs(options: RunOptions, topology: Topology, disabled: tuple[str, ...]) -> list[MessageSpec]:
     if options.messages is not None:
         specs = list(options.messages)
     elif options.messages_file is not None:
@@ -124,7 +114,7 @@ def _message_specs(options: RunOptions, topology: Topology) -> list[MessageSpec]
                 f"no built-in samples for the pipelines of stack {topology.stack!r} ({names}); "
                 "pass --messages FILE.jsonl"
             )
-    check_pipelines(specs, topology.pipelines, _disabled_pipelines(options), topology.stack)
+    check_pipelines(specs, topology.pipelines, list(disabled), topology.stack)
     return specs
 
 
@@ -151,7 +141,7 @@ def run(options: RunOptions) -> RunResult:
     started = time.monotonic()
     capture = options.capture or capture_stack(options.stack, config=options.config)
     topology = topology_from_capture(capture)
-    specs = _message_specs(options, topology)
+    specs = _message_specs(options, topology, capture.disabled_pipelines)
     rng = random.Random(options.seed)
     # A fresh in-process moto makes seeded ids reproducible; a long-lived emulator keeps idempotency
     # records from earlier runs, so there every run needs ids of its own.

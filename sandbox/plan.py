@@ -1,6 +1,6 @@
 """No-cloud preview of a stack for pull requests: the resource tree and a Mermaid diagram of its pipelines.
 
-Both are read from `sandbox.capture.capture_stack` (the real `__main__.py` under Pulumi mocks), never
+Both are read from `stack_capture.capture_stack` (the real `__main__.py` under Pulumi mocks), never
 from a second description of the topology:
 
 - the tree follows each captured resource's parent URN;
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.capture import PROJECT_DIR, Capture, CapturedResource, UnknownStackError, capture_stack, stack_names
+from stack_capture import PROJECT_DIR, Capture, CapturedResource, UnknownStackError, capture_stack, stack_names
 
 QUEUE = "aws:sqs/queue:Queue"
 TOPIC = "aws:sns/topic:Topic"

@@ -21,7 +21,8 @@ from moto.sns.utils import FilterPolicyMatcher
 
 from sandbox.clients import AwsClients
 from sandbox.messages import Message, filter_attributes, message_attributes
-from sandbox.topology import PipelineSpec, Topology
+from sandbox.topology import Topology
+from stack_capture import PipelineOutputs
 
 MAX_BATCH = 10
 
@@ -40,7 +41,7 @@ def consumer_of_queue(topology: Topology) -> dict[str, str]:
     }
 
 
-def routes(topology: Topology, pipeline: PipelineSpec, message: Message) -> list[Route]:
+def routes(topology: Topology, pipeline: PipelineOutputs, message: Message) -> list[Route]:
     """Consumers that receive `message` at the pipeline's entry (fan-out: one per subscription)."""
     consumers = consumer_of_queue(topology)
     if not pipeline.entry_is_topic:
@@ -104,7 +105,7 @@ class Publisher:
             return {}
         return {"MessageGroupId": m.group or m.pipeline, "MessageDeduplicationId": m.logical_id[:128]}
 
-    def _publish(self, pipeline: PipelineSpec, chunk: list[Message]) -> None:
+    def _publish(self, pipeline: PipelineOutputs, chunk: list[Message]) -> None:
         fifo = self.topology.topics[pipeline.entry].fifo
         entries = [
             {
@@ -118,7 +119,7 @@ class Publisher:
         response = self.aws.sns.publish_batch(TopicArn=pipeline.entry, PublishBatchRequestEntries=entries)
         _raise_failed(response, f"publish to {pipeline.entry}")
 
-    def _send(self, pipeline: PipelineSpec, chunk: list[Message]) -> None:
+    def _send(self, pipeline: PipelineOutputs, chunk: list[Message]) -> None:
         fifo = self.topology.queue_by_url(pipeline.entry).fifo
         entries = [
             {

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sandbox.capture import ACCOUNT_ID
 from sandbox.clients import AwsClients
+from stack_capture import ACCOUNT_ID
 
 MESSAGE_ID = "ap-message-id"
 ERROR_KIND = "ap-error-kind"

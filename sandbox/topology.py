@@ -1,7 +1,7 @@
 """Typed view of a captured stack: the queues, topics, functions, mappings and alarms the sandbox runs.
 
 The sandbox keeps no topology of its own (design.md §2): everything here is read from the resources
-the real program registered under mocks (`sandbox.capture`), so a change in `components/` shows up in
+the real program registered under mocks (`stack_capture`), so a change in `components/` shows up in
 the sandbox without touching it. Values arrive as the Pulumi engine saw them (camelCase, numbers as
 floats); this module turns them into small frozen records with AWS's attribute names.
 """
@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.capture import Capture, CapturedResource
+from stack_capture import Capture, CapturedResource, PipelineOutputs
 
 QUEUE = "aws:sqs/queue:Queue"
 QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
@@ -130,20 +130,6 @@ class AlarmSpec:
     description: str
 
 
-@dataclass(frozen=True)
-class PipelineSpec:
-    name: str
-    pattern: str
-    entry: str
-    """A topic ARN (fan-out) or a queue URL (chain, retry): where messages are accepted."""
-    queue_urls: dict[str, str]
-    dlq_urls: dict[str, str]
-
-    @property
-    def entry_is_topic(self) -> bool:
-        return self.entry.startswith("arn:aws:sns:")
-
-
 @dataclass
 class Topology:
     stack: str
@@ -158,7 +144,8 @@ class Topology:
     """By ARN."""
     mappings: list[MappingSpec] = field(default_factory=list)
     alarms: list[AlarmSpec] = field(default_factory=list)
-    pipelines: dict[str, PipelineSpec] = field(default_factory=dict)
+    pipelines: dict[str, PipelineOutputs] = field(default_factory=dict)
+    """The exported (enabled) pipelines, from the capture's typed outputs."""
 
     def queue_by_url(self, url: str) -> QueueSpec:
         for q in self.queues.values():
@@ -310,14 +297,7 @@ def topology_from_capture(capture: Capture) -> Topology:
             )
         )
     t.alarms = sorted((_alarm(r) for r in capture.of_type(ALARM)), key=lambda a: a.name)
-    for name, p in (capture.outputs.get("pipelines") or {}).items():
-        t.pipelines[name] = PipelineSpec(
-            name=name,
-            pattern=str(p.get("pattern", "")),
-            entry=str(p["entry"]),
-            queue_urls=dict(p.get("queueUrls") or {}),
-            dlq_urls=dict(p.get("dlqUrls") or {}),
-        )
+    t.pipelines = capture.pipelines
     # Registration order under mocks is not deterministic; runs must be (same seed, same run).
     urls = [u for p in t.pipelines.values() for u in p.queue_urls.values()]
     t.mappings.sort(key=lambda m: (urls.index(m.queue.url) if m.queue.url in urls else len(urls), m.queue.name))

@@ -24,7 +24,7 @@ from .rules import RULES, Rule
 
 
 class HasResources(Protocol):
-    """A ``sandbox.capture.Capture`` (anything with a ``resources`` list)."""
+    """A ``stack_capture.Capture`` (anything with a ``resources`` list)."""
 
     @property
     def resources(self) -> Iterable[Any]: ...

@@ -27,7 +27,7 @@ if str(FUNCTIONS) not in sys.path:
 from pipeline_runtime import entry  # noqa: E402
 from tests.functions import probe  # noqa: E402
 
-ACCOUNT = "123456789012"  # moto's default account, same as sandbox.capture.AwsMocks
+ACCOUNT = "123456789012"  # moto's default account, same as stack_capture.AwsMocks
 REGION = "us-east-1"
 TABLE = "idempotency"
 BUCKET = "results"

@@ -6,12 +6,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import pulumi
 import pytest
 
 from components.config import AlarmThresholds, ConsumerSettings
 from components.consumer import StackContext
-from sandbox.capture import AwsMocks, Capture, capture_stack
+from stack_capture import AwsMocks, Capture, capture_stack, install_mocks
 
 REGION = "eu-west-1"
 ALARM_TOPIC = f"arn:aws:sns:{REGION}:123456789012:ap-test-alarms"
@@ -21,8 +20,7 @@ ALARM_TOPIC = f"arn:aws:sns:{REGION}:123456789012:ap-test-alarms"
 def mocks() -> AwsMocks:
     """Fresh mocks and a fresh root stack for each `@pulumi.runtime.test`."""
     m = AwsMocks(REGION)
-    pulumi.runtime.settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(m, project="async-pipelines", stack="test", preview=False)
+    install_mocks(m, project="async-pipelines", stack="test")
     return m
 
 

@@ -7,7 +7,7 @@ import json
 import pulumi
 import pytest
 
-from sandbox.capture import Capture
+from stack_capture import Capture
 from tests.infra.builders import capture_pipelines, statements
 
 Q = "aws:sqs/queue:Queue"

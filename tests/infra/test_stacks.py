@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.config import parse_stack_config
-from sandbox.capture import UnknownStackError, capture_stack, load_stack_config, stack_names
+from stack_capture import UnknownStackError, capture_stack, load_stack_config, stack_names
 
 
 def test_the_project_has_dev_and_prod_stacks():

@@ -13,16 +13,16 @@ from moto import mock_aws
 
 import ops.dlq
 import ops.redrive
-import sandbox.capture
-from sandbox.capture import Capture
+import stack_capture
 from sandbox.topology import topology_from_capture
+from stack_capture import Capture
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 REGIONS = {"dev": "us-east-1", "prod": "eu-west-1"}
 
-_real_capture_stack = sandbox.capture.capture_stack
+_real_capture_stack = stack_capture.capture_stack
 _captures: dict[str, Capture] = {}
 
 
@@ -40,7 +40,7 @@ def _cached_captures(monkeypatch: pytest.MonkeyPatch) -> None:
             return _real_capture_stack(stack, config_overrides, **kwargs)
         return captured(stack)
 
-    monkeypatch.setattr(sandbox.capture, "capture_stack", capture_stack)
+    monkeypatch.setattr(stack_capture, "capture_stack", capture_stack)
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.capture import PROJECT_DIR
+from stack_capture import PROJECT_DIR
 
 from .conftest import MoveTasks, Result, create_queues, dead_letter, drain, no_aws_credentials, url, visible
 

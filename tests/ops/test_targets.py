@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ops.targets import TargetError, dlq_targets, load_targets, queue_name
+from stack_capture import PipelineOutputs
 
 from .conftest import captured
 
@@ -68,9 +69,9 @@ def test_bad_names_say_what_exists(stack: str, pipeline: str | None, consumer: s
 
 
 def test_fanout_without_a_source_queue_is_an_error_not_a_guess() -> None:
-    outputs = {"pipelines": {"p": {"pattern": "fanout", "queueUrls": {}, "dlqUrls": {"a": "https://x/1/ap-p-a-dlq"}}}}
+    outputs = PipelineOutputs("p", "fanout", "arn:aws:sns:x:1:t", {}, {"a": "https://x/1/ap-p-a-dlq"})
     with pytest.raises(TargetError, match="no source queue for DLQ 'a'"):
-        dlq_targets(outputs, stack="s")
+        dlq_targets({"p": outputs}, stack="s")
 
 
 def test_queue_name_is_the_last_url_segment() -> None:

@@ -14,7 +14,7 @@ import pulumi
 import pytest
 
 from policy.guardrails import evaluate
-from sandbox.capture import capture_stack
+from stack_capture import capture_stack
 
 Props = dict[str, Any]
 

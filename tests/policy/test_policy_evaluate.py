@@ -59,7 +59,7 @@ def to_capture(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @dataclass
-class CapturedResource:  # mirrors sandbox.capture.CapturedResource (contracts.md §3)
+class CapturedResource:  # mirrors stack_capture.CapturedResource (contracts.md §3)
     urn: str
     type: str
     name: str

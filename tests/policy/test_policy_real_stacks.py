@@ -1,4 +1,4 @@
-"""The pack over the project's real stacks, captured under Pulumi mocks (sandbox/capture.py).
+"""The pack over the project's real stacks, captured under Pulumi mocks (stack_capture/).
 
 Two views of each stack: the capture as it is (everything known, like a stack after ``pulumi up``),
 and a simulated first ``pulumi preview`` (every ARN/URL, and every input built from one, unknown),
@@ -14,14 +14,14 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from policy.guardrails import evaluate, format_violations, lambda_esm, queues
 from policy.guardrails.model import QUEUE, Stack, from_capture
+from stack_capture import capture_stack, stack_names
 
-capture_module = pytest.importorskip("sandbox.capture")
-STACKS = capture_module.stack_names()
+STACKS = stack_names()
 
 
 @pytest.fixture(scope="module")
 def captures() -> dict[str, Any]:
-    return {name: capture_module.capture_stack(name) for name in STACKS}
+    return {name: capture_stack(name) for name in STACKS}
 
 
 @pytest.mark.parametrize("name", STACKS)

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from sandbox.capture import Capture, capture_stack
 from sandbox.engine import RunOptions, RunResult, run
 from sandbox.ledger import Track
 from sandbox.messages import MessageSpec, parse_line
+from stack_capture import Capture, capture_stack
 
 REGION = "us-east-1"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.__main__ import main
-from sandbox.capture import PROJECT_DIR
+from stack_capture import PROJECT_DIR
 
 
 def one_line_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:

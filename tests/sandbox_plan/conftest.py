@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from sandbox.capture import Capture, capture_stack
 from sandbox.plan import Topology, build_topology, render_mermaid, render_tree
+from stack_capture import Capture, capture_stack
 
 NODE_RE = re.compile(r'^\s*(\w+)(\{\{|\[\(|\(\[|\[)"(.*?)"')
 EDGE_RE = re.compile(r'^\s*(\w+) (-->|-\.->)(?:\|"(.*?)"\|)? (\w+)$')

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.capture import PROJECT_DIR
 from sandbox.plan import main
+from stack_capture import PROJECT_DIR
 
 
 def args(**kwargs: object) -> argparse.Namespace:

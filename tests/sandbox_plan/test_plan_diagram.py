@@ -6,8 +6,8 @@ import copy
 import itertools
 import json
 
-from sandbox.capture import capture_stack
 from sandbox.plan import FUNCTION, build_topology, render_mermaid
+from stack_capture import capture_stack
 from tests.sandbox_plan.conftest import Plan, make_plan, parse_mermaid
 
 SOLID, DOTTED = "-->", "-.->"

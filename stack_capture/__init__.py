@@ -1,0 +1,33 @@
+"""Stack capture: the real program run under Pulumi mocks, as a typed model of the stack.
+
+Shared by the sandbox, ops, the plan, the tests and the benchmarks; the one adapter over Pulumi's
+private mock machinery (`stack_capture.pulumi_internals`).
+
+    from stack_capture import capture_stack
+    capture = capture_stack("dev")
+    capture.config.enabled_pipelines     # components.config.StackConfig, as the program parsed it
+    capture.pipelines["orders"].entry    # typed stack output `pipelines`
+    capture.of_type("aws:sqs/queue:Queue")
+"""
+
+from stack_capture.capture import capture_stack, engine_value
+from stack_capture.mocks import ACCOUNT_ID, AwsMocks
+from stack_capture.model import Capture, CapturedResource, PipelineOutputs
+from stack_capture.pulumi_internals import PulumiInternalsChanged, install_mocks
+from stack_capture.stack_files import PROJECT_DIR, UnknownStackError, load_stack_config, stack_names
+
+__all__ = [
+    "ACCOUNT_ID",
+    "PROJECT_DIR",
+    "AwsMocks",
+    "Capture",
+    "CapturedResource",
+    "PipelineOutputs",
+    "PulumiInternalsChanged",
+    "UnknownStackError",
+    "capture_stack",
+    "engine_value",
+    "install_mocks",
+    "load_stack_config",
+    "stack_names",
+]

@@ -1,0 +1,111 @@
+"""Run the real `__main__.py` for a stack under Pulumi mocks and capture every resource it registers.
+
+The sandbox, ops, the plan, the tests and the benchmarks all read the stack from here, so there is
+one description of it: the program itself. Pulumi's private machinery is reached only through
+`stack_capture.pulumi_internals`.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import runpy
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from components.config import StackConfig
+from components.defaults import PROJECT
+from stack_capture import pulumi_internals
+from stack_capture.mocks import AwsMocks
+from stack_capture.model import Capture, CapturedResource
+from stack_capture.stack_files import PROJECT_DIR, load_stack_config
+
+PROGRAM_CONFIG_VARIABLE = "stack_config"
+"""The module-level name under which `__main__.py` keeps the `StackConfig` it built from."""
+
+
+def engine_value(value: Any) -> str:
+    """Config values as the Pulumi engine hands them to a program: objects as JSON, scalars as text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def capture_stack(
+    stack: str,
+    config_overrides: dict[str, Any] | None = None,
+    *,
+    config: dict[str, Any] | None = None,
+    transforms: Sequence[pulumi.ResourceTransform] = (),
+    project_dir: Path = PROJECT_DIR,
+) -> Capture:
+    """Run `__main__.py` for `stack` under mocks; `config` replaces the stack file, overrides patch it.
+
+    `transforms` are registered as stack transforms before the program runs, as a user's would be.
+    A program that fails raises its error with `.captured_resources`: what it registered first.
+    """
+    values = dict(config) if config is not None else load_stack_config(stack, project_dir)
+    values.update(config_overrides or {})
+    region = str(values.get("aws:region", "us-east-1"))
+    resources: list[CapturedResource] = []
+
+    def record(request: Any, urn: str, state: dict[str, Any]) -> None:
+        resources.append(
+            CapturedResource(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                inputs=pulumi_internals.deserialize(request.object),
+                outputs=state,
+                parent=request.parent or None,
+                dependencies=list(request.dependencies),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            )
+        )
+
+    mocks = AwsMocks(region)
+    monitor = pulumi_internals.RecordingMonitor(mocks, record)
+    pulumi_internals.install_mocks(mocks, project=PROJECT, stack=stack, monitor=monitor)
+    pulumi_internals.set_engine_config({k: engine_value(v) for k, v in values.items()})
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+    program_globals: dict[str, Any] = {}
+
+    def program_main() -> None:
+        for transform in transforms:
+            pulumi.runtime.register_resource_transform(transform)
+        program_globals.update(runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__"))
+
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # the SDK's many short-lived cycles make GC ~half the cost of a large stack
+    try:
+        pulumi_internals.run_program(program_main)
+    except Exception as error:
+        error.captured_resources = resources  # type: ignore[attr-defined]  # what got registered first
+        raise
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return Capture(
+        stack=stack,
+        region=region,
+        resources=resources,
+        outputs=pulumi_internals.stack_exports(),
+        config=_program_config(program_globals),
+    )
+
+
+def _program_config(program_globals: dict[str, Any]) -> StackConfig:
+    config = program_globals.get(PROGRAM_CONFIG_VARIABLE)
+    if not isinstance(config, StackConfig):
+        raise TypeError(
+            f"__main__.py must keep the StackConfig it builds from in `{PROGRAM_CONFIG_VARIABLE}` "
+            f"(stack_capture reads it); found {type(config).__name__}"
+        )
+    return config

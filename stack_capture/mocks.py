@@ -1,0 +1,75 @@
+"""Pulumi mocks that answer like AWS (and moto) would: computed names, ARNs and URLs per resource type.
+
+Account `123456789012` and the stack's region are also moto's defaults, so captured ARNs, URLs and
+Lambda environment variables work unchanged against moto. Names are deterministic per logical name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pulumi
+
+ACCOUNT_ID = "123456789012"
+
+
+def _suffix(name: str) -> str:
+    return hashlib.sha1(name.encode()).hexdigest()[:7]
+
+
+class AwsMocks(pulumi.runtime.Mocks):
+    """Computed attributes the way AWS (and moto) spell them, deterministic per logical name."""
+
+    def __init__(self, region: str, account_id: str = ACCOUNT_ID) -> None:
+        self.region = region
+        self.account = account_id
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        inputs = dict(args.inputs)
+        r, a = self.region, self.account
+        name = inputs.get("name") or f"{args.name}-{_suffix(args.name)}"
+        t = args.typ
+        out: dict[str, Any] = dict(inputs)
+        if t == "aws:sqs/queue:Queue":
+            url = f"https://sqs.{r}.amazonaws.com/{a}/{name}"
+            out |= {"name": name, "arn": f"arn:aws:sqs:{r}:{a}:{name}", "url": url}
+            return url, out
+        if t == "aws:sns/topic:Topic":
+            arn = f"arn:aws:sns:{r}:{a}:{name}"
+            return arn, out | {"name": name, "arn": arn}
+        if t == "aws:sns/topicSubscription:TopicSubscription":
+            arn = f"{inputs.get('topic')}:{_suffix(args.name)}"
+            return arn, out | {"arn": arn}
+        if t == "aws:lambda/function:Function":
+            arn = f"arn:aws:lambda:{r}:{a}:function:{name}"
+            return name, out | {"name": name, "arn": arn, "qualifiedArn": f"{arn}:$LATEST", "version": "$LATEST"}
+        if t == "aws:iam/role:Role":
+            return name, out | {"name": name, "arn": f"arn:aws:iam::{a}:role/{name}"}
+        if t == "aws:cloudwatch/logGroup:LogGroup":
+            return name, out | {"name": name, "arn": f"arn:aws:logs:{r}:{a}:log-group:{name}"}
+        if t == "aws:dynamodb/table:Table":
+            return name, out | {"name": name, "arn": f"arn:aws:dynamodb:{r}:{a}:table/{name}"}
+        if t == "aws:kms/key:Key":
+            key_id = f"{_suffix(args.name)}-0000-4000-8000-{_suffix(args.name + 'k')}00000"
+            return key_id, out | {"keyId": key_id, "arn": f"arn:aws:kms:{r}:{a}:key/{key_id}"}
+        if t == "aws:s3/bucket:Bucket":
+            bucket = inputs.get("bucket") or name
+            return bucket, out | {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
+        if t == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            return name, out | {"name": name, "arn": f"arn:aws:cloudwatch:{r}:{a}:alarm:{name}"}
+        if t == "aws:lambda/eventSourceMapping:EventSourceMapping":
+            return _suffix(args.name), out | {"uuid": _suffix(args.name), "state": "Enabled"}
+        return f"{args.name}-id", out
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": self.account,
+                "arn": f"arn:aws:iam::{self.account}:user/sandbox",
+                "userId": "SANDBOX",
+                "id": self.account,
+            }, []
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": self.region, "region": self.region, "id": self.region}, []
+        return {}, []

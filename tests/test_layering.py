@@ -1,0 +1,58 @@
+"""Who may import what: ops/ never imports sandbox/, and only stack_capture touches Pulumi's internals."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from stack_capture import pulumi_internals
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON_DIRS = ("components", "functions", "sandbox", "ops", "policy", "bench", "tests", "stack_capture")
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module `path` imports, at any depth (lazy imports inside functions included)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def python_files(*dirs: str) -> list[Path]:
+    return sorted(p for d in dirs for p in (ROOT / d).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", python_files("ops"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_ops_imports_nothing_from_the_sandbox(path: Path) -> None:
+    offending = sorted(m for m in imported_modules(path) if m == "sandbox" or m.startswith("sandbox."))
+    assert offending == [], f"{path.relative_to(ROOT)} imports {offending}; use stack_capture"
+
+
+def test_the_checker_sees_lazy_imports(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text("def f():\n    from sandbox.topology import Topology\n    import sandbox.engine\n")
+    assert {"sandbox.topology", "sandbox.engine"} <= imported_modules(probe)
+
+
+PRIVATE_PULUMI_NAMES = ("_sync_await", "run_pulumi_func", "MockMonitor", "_stack_transforms", "settings.ROOT")
+
+
+def test_only_stack_capture_reaches_pulumi_private_apis() -> None:
+    assert {name.rsplit(".", 1)[-1] for name in PRIVATE_PULUMI_NAMES} <= {
+        name for _, name in pulumi_internals.PRIVATE_APIS
+    } | set(pulumi_internals.MONITOR_MEMBERS)
+    users = {
+        str(path.relative_to(ROOT)): [name for name in PRIVATE_PULUMI_NAMES if name in path.read_text()]
+        for path in python_files(*PYTHON_DIRS)
+        if not path.is_relative_to(ROOT / "stack_capture")
+        and not path.is_relative_to(ROOT / "tests" / "stack_capture")  # the adapter's own tests
+        and path != Path(__file__).resolve()
+    }
+    assert {p: names for p, names in users.items() if names} == {}
