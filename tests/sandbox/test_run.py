@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -31,7 +30,7 @@ def test_dev_samples_drain_with_nothing_lost_and_the_bad_ones_in_dlqs(dev: Any) 
     assert consumers[("orders", "billing")]["filtered"] == 2  # order_shipped, order_cancelled
     assert consumers[("media", "publish")]["processed"] == 3
     # the throttled e-mail waited out 5 visibility timeouts (5 x 180 s) on the virtual clock
-    assert report["virtual_seconds"] >= 900 and report["wall_seconds"] < 60
+    assert report["virtual_seconds"] >= 900
 
 
 def test_dev_alarms_fire_for_exactly_the_dlqs_that_hold_messages(dev: Any) -> None:
@@ -59,7 +58,6 @@ def test_runs_are_reproducible(dev: Any) -> None:
 
 @pytest.mark.chaos
 def test_chaos_run_of_1000_messages_loses_nothing_and_applies_no_effect_twice() -> None:
-    started = time.monotonic()
     result = run(
         RunOptions(stack="dev", count=1000, duplicate_rate=0.05, transient_rate=0.05, poison_rate=0.02, seed=7)
     )
@@ -72,7 +70,6 @@ def test_chaos_run_of_1000_messages_loses_nothing_and_applies_no_effect_twice() 
     assert sum(p["poisoned"] for p in result.report["pipelines"].values()) > 5
     assert sum(1 for tr in result.ledger.tracks.values() if tr.deliveries > 1) > 50
     assert t["processed"] + t["dlq"] + t["filtered"] == t["tracks"]
-    assert time.monotonic() - started < 120
 
 
 def test_a_lost_message_is_reported_and_fails_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
