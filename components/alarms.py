@@ -20,6 +20,8 @@ from components import policy_documents as docs
 class AlarmTopicArgs:
     name: str
     """Physical topic name, e.g. `ap-dev-alarms`."""
+    region: str
+    """The stack's region: only CloudWatch alarms of this account and region may publish."""
     email: str | None = None
     """Subscribed by email when set (the recipient must confirm the subscription)."""
 
@@ -45,7 +47,7 @@ class AlarmTopic(pulumi.ComponentResource):
             f"{name}-policy",
             arn=self.topic.arn,
             policy=pulumi.Output.all(self.topic.arn, account_id).apply(
-                lambda a: docs.topic_policy(a[0], ["cloudwatch.amazonaws.com"], a[1])
+                lambda a: docs.topic_policy(a[0], [cloudwatch_alarms(args.region, a[1])])
             ),
             opts=child,
         )
@@ -54,6 +56,19 @@ class AlarmTopic(pulumi.ComponentResource):
                 f"{name}-email", topic=self.topic.arn, protocol="email", endpoint=args.email, opts=child
             )
         self.register_outputs({"topic_arn": self.topic.arn})
+
+
+def cloudwatch_alarms(region: str, account_id: str) -> docs.AwsServicePublisher:
+    """CloudWatch alarms of one account and region, as a topic publisher (confused-deputy safe).
+
+    AWS's cross-service confused-deputy guidance: scope a service principal's grant by `aws:SourceAccount`
+    and `aws:SourceArn`; an alarm's ARN is `arn:aws:cloudwatch:<region>:<account>:alarm:<name>`.
+    """
+    return docs.AwsServicePublisher(
+        service="cloudwatch.amazonaws.com",
+        account_id=account_id,
+        source_arn=f"arn:aws:cloudwatch:{region}:{account_id}:alarm:*",
+    )
 
 
 def metric_alarm(

@@ -436,7 +436,18 @@ def _parse_consumer(
         )
     max_concurrency: int | None = None
     if "maxConcurrency" in raw:
+        valid_so_far = len(errors.items)
         max_concurrency = errors.integer(path, raw, "maxConcurrency", 2, *d.MAX_CONCURRENCY_RANGE)
+        mappings = 1 + retry_tiers  # the consumer's share is split over its mappings (d.split_max_concurrency)
+        if len(errors.items) == valid_so_far and max_concurrency < d.min_max_concurrency(mappings):
+            errors.add(
+                f"{path}.maxConcurrency",
+                f"{max_concurrency} cannot be split over the {mappings} queues this consumer reads (main + "
+                f"{retry_tiers} retry tiers, an event source mapping each, each needing ≥ "
+                f"{d.MAX_CONCURRENCY_RANGE[0]}); allowed {d.min_max_concurrency(mappings)}–"
+                f"{d.MAX_CONCURRENCY_RANGE[1]}",
+            )
+            max_concurrency = None
     max_receive = errors.integer(path, raw, "maxReceiveCount", d.MAX_RECEIVE_COUNT, *d.MAX_RECEIVE_COUNT_RANGE)
     default_visibility = d.default_visibility_timeout(timeout, batch_window)
     visibility = errors.integer(path, raw, "visibilityTimeout", default_visibility, *d.VISIBILITY_RANGE, " s")

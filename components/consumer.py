@@ -162,7 +162,13 @@ class Consumer(pulumi.ComponentResource):
         )
 
         self.mappings = []
-        for key, queue in args.sources.items():
+        # AWS caps each mapping, not the function: split the consumer's cap so the mappings sum to it.
+        shares = (
+            d.split_max_concurrency(s.max_concurrency, len(args.sources))
+            if s.max_concurrency
+            else [None] * len(args.sources)
+        )
+        for (key, queue), share in zip(args.sources.items(), shares, strict=True):
             self.mappings.append(
                 aws.lambda_.EventSourceMapping(
                     f"{name}-{key}-mapping",
@@ -172,9 +178,7 @@ class Consumer(pulumi.ComponentResource):
                     maximum_batching_window_in_seconds=None if s.fifo else s.batch_window,
                     function_response_types=["ReportBatchItemFailures"],
                     scaling_config=(
-                        aws.lambda_.EventSourceMappingScalingConfigArgs(maximum_concurrency=s.max_concurrency)
-                        if s.max_concurrency
-                        else None
+                        aws.lambda_.EventSourceMappingScalingConfigArgs(maximum_concurrency=share) if share else None
                     ),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
                 )

@@ -22,7 +22,9 @@ TIMEOUT = 30
 MEMORY = 256
 BATCH_SIZE = 10
 BATCH_WINDOW = 0
-MAX_RECEIVE_COUNT = 3
+MAX_RECEIVE_COUNT = 5
+"""The Lambda developer guide advises at least 5 for a queue read by an event source mapping: throttled
+and interrupted receives count too, so with fewer a healthy message can reach the DLQ under load."""
 RETENTION = 345_600  # 4 days
 DLQ_RETENTION = 1_209_600  # 14 days: the SQS maximum
 DELAY = 0
@@ -48,6 +50,8 @@ BATCH_SIZE_FIFO_MAX = 10
 BATCH_SIZE_WITHOUT_WINDOW_MAX = 10
 BATCH_WINDOW_RANGE = (0, 300)
 MAX_CONCURRENCY_RANGE = (2, 1000)
+"""`ScalingConfig.MaximumConcurrency` of ONE event source mapping (Lambda developer guide); the consumer's
+`maxConcurrency` is split over its mappings (`split_max_concurrency`), each getting at least the minimum."""
 MAX_RECEIVE_COUNT_RANGE = (1, 1000)
 VISIBILITY_RANGE = (0, 43_200)
 RETENTION_RANGE = (60, 1_209_600)
@@ -103,3 +107,24 @@ def powertools_layer_arn(region: str, version: int, architecture: str) -> str:
 def default_visibility_timeout(timeout: int, batch_window: int) -> int:
     """serverless-lift's rule: 6 x timeout + batching window, capped at the SQS maximum."""
     return min(VISIBILITY_FACTOR * timeout + batch_window, VISIBILITY_RANGE[1])
+
+
+def split_max_concurrency(total: int, mappings: int) -> list[int]:
+    """A consumer's `maxConcurrency` over its event source mappings: they sum to `total`, each ≥ 2.
+
+    AWS applies `ScalingConfig.MaximumConcurrency` per mapping, not per function, so a consumer reading
+    the main queue and N retry tiers would otherwise run (N + 1) × total batches. The main queue (first
+    mapping) gets the remainder of an uneven split: it carries the traffic.
+    """
+    base, extra = divmod(total, mappings)
+    if base < MAX_CONCURRENCY_RANGE[0]:
+        raise ValueError(
+            f"maxConcurrency {total} cannot be split over {mappings} event source mappings "
+            f"(each needs ≥ {MAX_CONCURRENCY_RANGE[0]}); use ≥ {min_max_concurrency(mappings)}"
+        )
+    return [base + (extra if i == 0 else 0) for i in range(mappings)]
+
+
+def min_max_concurrency(mappings: int) -> int:
+    """The smallest consumer `maxConcurrency` that leaves every one of its mappings AWS's minimum of 2."""
+    return MAX_CONCURRENCY_RANGE[0] * mappings

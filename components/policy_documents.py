@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 VERSION = "2012-10-17"
@@ -42,21 +43,61 @@ def queue_policy(queue_arn: str, sns_topic_arns: Sequence[str] = ()) -> str:
     return json.dumps({"Version": VERSION, "Statement": statements})
 
 
-def topic_policy(topic_arn: str, publisher_services: Sequence[str] = (), account_id: str | None = None) -> str:
-    """The TLS deny, plus Publish for AWS services (e.g. CloudWatch alarms) limited to this account."""
-    statements = [deny_insecure_transport(topic_arn, "sns:*")]
-    for service in publisher_services:
-        statement: dict[str, Any] = {
-            "Sid": "Allow" + service.split(".")[0].capitalize(),
-            "Effect": "Allow",
-            "Principal": {"Service": service},
-            "Action": "sns:Publish",
-            "Resource": topic_arn,
-        }
-        if account_id:
-            statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account_id}}
-        statements.append(statement)
-    return json.dumps({"Version": VERSION, "Statement": statements})
+SNS_TOPIC_POLICY_ACTIONS = frozenset(
+    {
+        "sns:AddPermission",
+        "sns:DeleteTopic",
+        "sns:GetDataProtectionPolicy",
+        "sns:GetTopicAttributes",
+        "sns:ListSubscriptionsByTopic",
+        "sns:ListTagsForResource",
+        "sns:Publish",
+        "sns:PutDataProtectionPolicy",
+        "sns:RemovePermission",
+        "sns:SetTopicAttributes",
+        "sns:Subscribe",
+    }
+)
+"""The only actions SNS accepts in a topic policy; anything else (`sns:*` included) fails with "Invalid
+parameter: Policy Error". Source: SNS developer guide, "Amazon SNS API permissions: Actions and resources
+reference" (sns-access-policy-language-api-permissions-reference), table "Valid Amazon SNS policy actions"."""
+
+
+@dataclass(frozen=True)
+class AwsServicePublisher:
+    """An AWS service allowed to publish to a topic, limited to one account's resources matching `source_arn`."""
+
+    service: str
+    """Service principal, e.g. `cloudwatch.amazonaws.com`."""
+    account_id: str
+    source_arn: str
+    """ARN pattern of the publishing resources, e.g. `arn:aws:cloudwatch:eu-west-1:123456789012:alarm:*`."""
+
+
+def topic_policy(topic_arn: str, publishers: Sequence[AwsServicePublisher] = ()) -> str:
+    """The TLS deny on `sns:Publish`, plus Publish for AWS services scoped to this account and source.
+
+    AWS's own TLS-only topic example denies `sns:Publish` (SNS developer guide, "Enforce encryption of data
+    in transit"): a topic policy may name only SNS's listed topic actions (`SNS_TOPIC_POLICY_ACTIONS`).
+    SNS also asks for a policy `Id` and a unique `Sid` per statement (same reference page).
+    """
+    statements = [deny_insecure_transport(topic_arn, "sns:Publish")]
+    for publisher in publishers:
+        statements.append(
+            {
+                "Sid": "Allow" + publisher.service.split(".")[0].capitalize(),
+                "Effect": "Allow",
+                "Principal": {"Service": publisher.service},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                # Confused-deputy protection: only this account's resources of that service may publish.
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": publisher.account_id},
+                    "ArnLike": {"aws:SourceArn": publisher.source_arn},
+                },
+            }
+        )
+    return json.dumps({"Version": VERSION, "Id": "TopicPolicy", "Statement": statements})
 
 
 def bucket_policy(bucket_arn: str) -> str:

@@ -25,7 +25,10 @@ from components.retry import DelayedRetry, DelayedRetryArgs
 
 def build(config: StackConfig) -> dict[str, Any]:
     """Register every resource of the stack; returns the stack outputs, one entry per enabled pipeline."""
-    alarm_topic = AlarmTopic("alarms", AlarmTopicArgs(name=f"{config.name_prefix}-alarms", email=config.alarm_email))
+    alarm_topic = AlarmTopic(
+        "alarms",
+        AlarmTopicArgs(name=f"{config.name_prefix}-alarms", region=config.region, email=config.alarm_email),
+    )
     pipelines = config.enabled_pipelines
     needs_bucket = any(c.results for p in pipelines for c in _consumers(p))
     stack = StackContext(

@@ -557,6 +557,9 @@ def test_consumer_setting_bounds_allowed(kind: Kind, rule: Range, side: str) -> 
         settings |= {"timeout": 1, rule.key: value}
     if rule.key == "batchSize" and value > 10:
         settings["batchWindow"] = 1
+    if rule.key == "maxConcurrency" and side == "lo" and kind is KINDS["retry"]:
+        value = 4  # main queue + one tier: two mappings of at least 2 each
+        settings[rule.key] = value
     assert getattr(only_consumer(parse(kind.build(settings))), rule.attr) == value
 
 
@@ -566,6 +569,25 @@ def test_consumer_setting_not_an_integer(rule: Range, bad: Any) -> None:
     """Booleans are ints in Python but not integers here; YAML floats and strings are rejected too."""
     assert errors_of(subscriber_config({rule.key: bad})) == [
         f"{SUB}.{rule.key}: {bad!r} is not an integer; {span(rule.lo, rule.hi, rule.unit)}"
+    ]
+
+
+@pytest.mark.parametrize(("tiers", "too_small", "smallest"), [(1, 3, 4), (3, 7, 8), (9, 19, 20)])
+def test_retry_max_concurrency_must_split_over_every_mapping(tiers: int, too_small: int, smallest: int) -> None:
+    """A retry consumer reads main + each tier: AWS caps every mapping at ≥ 2, so the total needs 2 each."""
+    retries = [{"delay": 30}] * tiers
+    assert errors_of(retry_config({"maxConcurrency": too_small, "retries": retries})) == [
+        f"pipelines.email.maxConcurrency: {too_small} cannot be split over the {tiers + 1} queues this consumer "
+        f"reads (main + {tiers} retry tiers, an event source mapping each, each needing ≥ 2); "
+        f"{span(smallest, 1000)}"
+    ]
+    consumer = only_consumer(parse(retry_config({"maxConcurrency": smallest, "retries": retries})))
+    assert consumer.max_concurrency == smallest
+
+
+def test_max_concurrency_out_of_range_is_one_error_on_a_retry_consumer() -> None:
+    assert errors_of(retry_config({"maxConcurrency": 1})) == [
+        f"pipelines.email.maxConcurrency: 1 is out of range; {span(2, 1000)}"
     ]
 
 
@@ -1014,7 +1036,7 @@ def test_consumer_defaults(kind: Kind) -> None:
     assert consumer.batch_size == 10
     assert consumer.batch_window == 0
     assert consumer.max_concurrency is None
-    assert consumer.max_receive_count == 3
+    assert consumer.max_receive_count == 5  # Lambda developer guide: ≥ 5 for queues read by an ESM
     assert consumer.visibility_timeout == 180
     assert consumer.retention == 345_600
     assert consumer.delay == 0
@@ -1035,6 +1057,11 @@ def test_consumer_defaults(kind: Kind) -> None:
 )
 def test_default_visibility_is_six_times_timeout_plus_window(kind: Kind, settings: dict, visibility: int) -> None:
     assert only_consumer(parse(kind.build(settings))).visibility_timeout == visibility
+
+
+@pytest.mark.parametrize("count", [1, 2, 4])
+def test_max_receive_count_below_the_advised_five_stays_allowed(kind: Kind, count: int) -> None:
+    assert only_consumer(parse(kind.build({"maxReceiveCount": count}))).max_receive_count == count
 
 
 def test_default_visibility_capped_at_sqs_maximum() -> None:

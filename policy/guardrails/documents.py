@@ -128,8 +128,14 @@ def _is_false(value: Any) -> bool:
     return value is False or (isinstance(value, str) and value.strip().lower() == "false")
 
 
+TLS_DENY_ACTION = {"sqs": "sqs:*", "sns": "sns:Publish", "s3": "s3:*"}
+"""What a TLS-only deny must cover. SNS accepts only its listed topic actions in a topic policy (`sns:*`
+fails with "Policy Error"); AWS's own TLS-only topic example denies `sns:Publish`."""
+
+
 def _covers_all_actions(statement: Statement, service: str) -> bool:
-    return any(a == "*" or a.lower() == f"{service}:*" for a in statement.actions)
+    required = TLS_DENY_ACTION.get(service, f"{service}:*").lower()
+    return any(a == "*" or a.lower() in (f"{service}:*", required) for a in statement.actions)
 
 
 def denies_insecure_transport(statement: Statement, service: str) -> bool:
@@ -150,7 +156,7 @@ def has_ssl_deny(document: Document, service: str) -> bool:
 def ssl_deny_example(service: str) -> str:
     return (
         '{"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", '
-        f'"Action": "{service}:*", "Resource": <{service} arn>, '
+        f'"Action": "{TLS_DENY_ACTION.get(service, service + ":*")}", "Resource": <{service} arn>, '
         '"Condition": {"Bool": {"aws:SecureTransport": "false"}}}'
     )
 
@@ -176,7 +182,8 @@ def ssl_findings(resource: Resource, service: str, attach_hint: str) -> Iterator
             continue
         if isinstance(document, Document) and not has_ssl_deny(document, service):
             yield (
-                f"{what} does not deny requests made without TLS (no Deny of {service}:* to Principal * "
+                f"{what} does not deny requests made without TLS "
+                f"(no Deny of {TLS_DENY_ACTION.get(service, service + ':*')} to Principal * "
                 "with Bool aws:SecureTransport = false). "
                 f"Fix: add the statement {ssl_deny_example(service)}."
             )

@@ -191,8 +191,8 @@ RULES: Final[tuple[Rule, ...]] = (
     ),
     _mandatory(
         "sns-topic-policy-denies-insecure-transport",
-        "Every SNS topic policy denies all requests made without TLS (aws:SecureTransport = false).",
-        'Add a Deny of sns:* to Principal "*" with Condition Bool aws:SecureTransport "false".',
+        "Every SNS topic policy denies publishing without TLS (aws:SecureTransport = false).",
+        'Add a Deny of sns:Publish to Principal "*" with Condition Bool aws:SecureTransport "false".',
         resource_types=frozenset({TOPIC_POLICY, TOPIC}),
         check_resource=topics.check_topic_policy_ssl,
     ),

@@ -167,7 +167,7 @@ def test_chain_every_stage_has_its_own_dlq_and_timeout_driven_visibility():
     assert download["visibilityTimeoutSeconds"] == 720, "6 x 120 s"
     for stage in ("download", "thumbnail", "publish"):
         redrive = json.loads(queue(c, f"ap-test-media-{stage}")["redrivePolicy"])
-        assert redrive == {"deadLetterTargetArn": queue(c, f"ap-test-media-{stage}-dlq")["arn"], "maxReceiveCount": 3}
+        assert redrive == {"deadLetterTargetArn": queue(c, f"ap-test-media-{stage}-dlq")["arn"], "maxReceiveCount": 5}
 
 
 def test_chain_results_stage_gets_the_bucket_prefix_only():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from components import defaults as d
 from components.config import parse_stack_config
 from stack_capture import UnknownStackError, capture_stack, load_stack_config, stack_names
 
@@ -57,6 +58,30 @@ def test_prod_switches_a_different_mix_with_production_settings():
     assert any(
         r.inputs.get("protocol") == "email" for r in capture.of_type("aws:sns/topicSubscription:TopicSubscription")
     )
+
+
+def test_prod_retry_consumer_splits_its_max_concurrency_over_main_and_tiers():
+    """prod `email`: maxConcurrency 20 over main + 3 tiers; AWS caps each mapping, so they must sum to 20."""
+    capture = capture_stack("prod")
+    shares = [
+        r.inputs["scalingConfig"]["maximumConcurrency"]
+        for r in capture.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+        if r.inputs["functionName"].endswith(":function:ap-prod-email")
+    ]
+    assert sorted(shares) == [5, 5, 5, 5]
+
+
+@pytest.mark.parametrize(
+    ("total", "mappings", "shares"),
+    [(2, 1, [2]), (20, 4, [5, 5, 5, 5]), (7, 3, [3, 2, 2]), (1000, 10, [100] * 10), (4, 2, [2, 2])],
+)
+def test_split_max_concurrency_sums_to_the_total_with_at_least_two_each(total, mappings, shares):
+    assert d.split_max_concurrency(total, mappings) == shares
+
+
+def test_split_max_concurrency_refuses_less_than_two_per_mapping():
+    with pytest.raises(ValueError, match=r"maxConcurrency 5 cannot be split over 3 .* use ≥ 6"):
+        d.split_max_concurrency(5, 3)
 
 
 def test_unknown_stack_is_named_with_the_known_ones():

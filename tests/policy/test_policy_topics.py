@@ -26,7 +26,7 @@ def test_topic_policy_without_tls_deny(stack, crossguard):
     )
     [message] = crossguard.messages(SSL, stack)
     assert message.startswith('SNS topic policy "alarm-topic-policy" does not deny requests made without TLS')
-    assert '"Action": "sns:*"' in message
+    assert '"Action": "sns:Publish"' in message
 
 
 def test_topic_policy_tls_deny_with_uppercase_service_prefix(stack, crossguard):

@@ -34,7 +34,7 @@ def test_orders_topic_has_three_subscription_edges_and_billing_filter(dev: Plan)
 
 def test_every_fanout_queue_feeds_its_consumer_and_dead_letters(dev: Plan) -> None:
     orders = dev.diagrams["orders"]
-    expected = {"analytics": ("batch 100 · window 10 s", 2), "billing": ("batch 10", 3), "email": ("batch 10", 5)}
+    expected = {"analytics": ("batch 100 · window 10 s", 2), "billing": ("batch 10", 5), "email": ("batch 10", 5)}
     for sub, (batch, receives) in expected.items():
         queue = f"queue:ap-dev-orders-{sub}"
         assert orders.out(queue, SOLID) == [(queue, SOLID, batch, f"function:ap-dev-orders-{sub}")]
@@ -56,7 +56,7 @@ def test_media_chain_is_download_thumbnail_publish(dev: Plan) -> None:
     assert media.out("function:ap-dev-media-publish", SOLID) == []
     for stage in stages:
         assert (f"queue:ap-dev-media-{stage}", SOLID, "batch 10", f"function:ap-dev-media-{stage}") in media.edges
-        assert (f"queue:ap-dev-media-{stage}", DOTTED, "after 3 receives", f"dlq:ap-dev-media-{stage}-dlq") in (
+        assert (f"queue:ap-dev-media-{stage}", DOTTED, "after 5 receives", f"dlq:ap-dev-media-{stage}-dlq") in (
             media.edges
         )
 
@@ -73,7 +73,7 @@ def test_email_retry_goes_through_30_s_then_300_s_tiers(dev: Plan) -> None:
     for queue in ("queue:ap-dev-email", "queue:ap-dev-email-retry-1", "queue:ap-dev-email-retry-2"):
         assert email.out(queue) == [
             (queue, SOLID, "batch 10", function),
-            (queue, DOTTED, "after 3 receives", "dlq:ap-dev-email-dlq"),
+            (queue, DOTTED, "after 5 receives", "dlq:ap-dev-email-dlq"),
         ]
     assert email.out(function, DOTTED) == [(function, DOTTED, "permanent, retries exhausted", "dlq:ap-dev-email-dlq")]
     # The tier queues appear in the diagram in tier order, after the main queue and the function.

@@ -64,7 +64,7 @@ def test_key_settings(dev: Plan, prod: Plan) -> None:
 
     assert settings("sqs:Queue", "orders-billing") == (
         "ap-dev-orders-billing · standard · visibility 180 s · retention 4 d · delay 0 s · "
-        "maxReceiveCount 3 → DLQ orders-billing-dlq"
+        "maxReceiveCount 5 → DLQ orders-billing-dlq"
     )
     assert "visibility 190 s" in settings("sqs:Queue", "orders-analytics")  # 6 × 30 + window 10
     assert "visibility 720 s" in settings("sqs:Queue", "media-download")  # 6 × 120
