@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.capture import Capture, capture_stack, stack_names
+from stack_capture import Capture, capture_stack, stack_names
 from tests.infra.builders import mocks
 
 __all__ = ["mocks", "project_stacks"]

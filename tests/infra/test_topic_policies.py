@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from sandbox.capture import Capture
+from stack_capture import Capture
 from tests.infra.builders import statements
 
 VALID_TOPIC_POLICY_ACTIONS = {
