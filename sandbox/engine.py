@@ -28,6 +28,7 @@ from sandbox.clients import AwsClients
 from sandbox.clock import Clock, RealClock, VirtualClock
 from sandbox.effects import observe_outcomes
 from sandbox.esm import Chaos, EventSourceMapping
+from sandbox.fifo_order import fifo_oldest_first
 from sandbox.invoke import FUNCTION_OUTPUT, Invoker, ensure_functions_on_path
 from sandbox.ledger import Ledger
 from sandbox.materialize import materialize
@@ -160,6 +161,7 @@ def run(options: RunOptions) -> RunResult:
             from moto import mock_aws
 
             stack.enter_context(mock_aws())
+            stack.enter_context(fifo_oldest_first())  # moto 5.2.5 FIFO order defect (sandbox/fifo_order.py)
             virtual = VirtualClock()
             stack.enter_context(virtual.patch_moto())
             clock = virtual

@@ -14,6 +14,7 @@ from moto import mock_aws
 import ops.dlq
 import ops.redrive
 import stack_capture
+from sandbox.fifo_order import fifo_oldest_first
 from sandbox.topology import topology_from_capture
 from stack_capture import Capture
 
@@ -52,7 +53,7 @@ def _no_long_polling(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
-    with mock_aws():
+    with mock_aws(), fifo_oldest_first():  # moto 5.2.5 FIFO order defect, as in the sandbox
         yield
 
 

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ops.queues import Queue, release, resolve
-from ops.redrive import MoveInterrupted, deduplication_id, move_messages
+from ops.redrive import MOVE_VISIBILITY_SECONDS, MoveInterrupted, deduplication_id, move_messages
+from sandbox.clock import VirtualClock
 
 from .conftest import attributes_of, create_queues, dead_letter, drain, url, visible
 
@@ -244,3 +245,37 @@ def test_queue_types_must_match() -> None:
     sqs = create_queues("prod")
     with pytest.raises(ValueError, match="not the same queue type"):
         move_messages(sqs, resolve(sqs, DLQ), resolve(sqs, "ap-prod-orders-billing"), rate=None)
+
+
+def test_a_move_killed_mid_group_resumes_that_group_in_order_after_the_visibility_timeout() -> None:
+    """Killed between rounds, nothing is released: a2..a4 return only when the move's visibility timeout ends.
+
+    The next run must send them oldest-first, as SQS hands them out (moto 5.2.5 alone would hand out a4
+    first: see sandbox/fifo_order.py, applied by the `aws` fixture).
+    """
+    clock = VirtualClock()
+    with clock.patch_moto():
+        sqs = create_queues("prod")
+        for body in ["a1", "a2", "a3", "a4"]:
+            dead_letter(sqs, DLQ, body, group="A")
+        dlq, main = queues(sqs)
+        real = sqs.send_message_batch
+        rounds: list[list[str]] = []
+
+        def killed_in_round_two(**kwargs: Any) -> Any:
+            rounds.append([e["MessageBody"] for e in kwargs["Entries"]])
+            if len(rounds) == 2:
+                raise KeyboardInterrupt  # Ctrl-C or a killed process: no release, no report
+            return real(**kwargs)
+
+        sqs.send_message_batch = killed_in_round_two  # type: ignore[method-assign]
+        with pytest.raises(KeyboardInterrupt):
+            move_messages(sqs, dlq, main, rate=None)
+        del sqs.send_message_batch  # back to the client's own method
+        assert rounds == [["a1"], ["a2"]]
+        assert move_messages(sqs, dlq, main, rate=None).moved == []  # a2..a4 are still hidden
+
+        clock.advance(MOVE_VISIBILITY_SECONDS + 1)
+        report = move_messages(sqs, dlq, main, rate=None)
+        assert report.complete and len(report.moved) == 3
+        assert [m["Body"] for m in drain(sqs, MAIN)] == ["a1", "a2", "a3", "a4"]
