@@ -67,7 +67,7 @@ class ConsumerSettings:
     batch_window: int = d.BATCH_WINDOW
     max_concurrency: int | None = None
     max_receive_count: int = d.MAX_RECEIVE_COUNT
-    visibility_timeout: int = d.VISIBILITY_FACTOR * d.TIMEOUT
+    visibility_timeout: int = d.default_visibility_timeout(d.TIMEOUT, d.BATCH_WINDOW)
     retention: int = d.RETENTION
     delay: int = d.DELAY
     fifo: bool = False

@@ -1,13 +1,16 @@
-"""Every default and every AWS limit the program relies on, in one place.
+"""Every default the program applies, in one place, and the AWS limits it checks config against.
 
 Like AWS Solutions Constructs' `sqs-defaults.ts`: a reader who wants to know what a queue gets
-without configuration reads this file and nothing else. Limits are quoted from the SQS, SNS and
-Lambda developer guides (see design.md §5).
+without configuration reads this file. The AWS limits themselves live in `contract.aws` (one table
+shared with the sandbox, ops and the policy pack's checked copy); the names below are the program's
+view of them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from contract import aws
 
 PROJECT = "async-pipelines"
 NAME_PREFIX = "ap"
@@ -22,16 +25,15 @@ TIMEOUT = 30
 MEMORY = 256
 BATCH_SIZE = 10
 BATCH_WINDOW = 0
-MAX_RECEIVE_COUNT = 5
+MAX_RECEIVE_COUNT = aws.ADVISED_MAX_RECEIVE_COUNT
 """The Lambda developer guide advises at least 5 for a queue read by an event source mapping: throttled
 and interrupted receives count too, so with fewer a healthy message can reach the DLQ under load."""
 RETENTION = 345_600  # 4 days
-DLQ_RETENTION = 1_209_600  # 14 days: the SQS maximum
+DLQ_RETENTION = aws.SQS_RETENTION_RANGE[1]  # 14 days: the SQS maximum
 DELAY = 0
-VISIBILITY_FACTOR = 6
+VISIBILITY_FACTOR = aws.VISIBILITY_TIMEOUT_FACTOR
 """AWS advises a queue visibility timeout of at least 6 x the function timeout (+ batching window)."""
-IDEMPOTENCY_TTL = 3600
-RECEIVE_WAIT = 20
+RECEIVE_WAIT = aws.SQS_RECEIVE_WAIT_RANGE[1]
 """Long polling for anything that polls the queue outside Lambda (consoles, scripts)."""
 
 # --- per-stack defaults -------------------------------------------------------------------
@@ -42,52 +44,29 @@ OLDEST_MESSAGE_AGE_ALARM = 600  # seconds a message may wait before someone is t
 QUEUE_DEPTH_ALARM = 1000  # visible messages before someone is told
 ALARM_PERIOD = 60
 
-# --- AWS limits ---------------------------------------------------------------------------
-TIMEOUT_RANGE = (1, 900)
-MEMORY_RANGE = (128, 10_240)
-BATCH_SIZE_STANDARD_MAX = 10_000
-BATCH_SIZE_FIFO_MAX = 10
-BATCH_SIZE_WITHOUT_WINDOW_MAX = 10
-BATCH_WINDOW_RANGE = (0, 300)
-MAX_CONCURRENCY_RANGE = (2, 1000)
+# --- AWS limits (contract.aws) ---------------------------------------------------------------
+TIMEOUT_RANGE = aws.LAMBDA_TIMEOUT_RANGE
+MEMORY_RANGE = aws.LAMBDA_MEMORY_RANGE
+BATCH_SIZE_STANDARD_MAX = aws.ESM_BATCH_SIZE_STANDARD_MAX
+BATCH_SIZE_FIFO_MAX = aws.ESM_BATCH_SIZE_FIFO_MAX
+BATCH_SIZE_WITHOUT_WINDOW_MAX = aws.ESM_BATCH_SIZE_WITHOUT_WINDOW_MAX
+BATCH_WINDOW_RANGE = aws.ESM_BATCH_WINDOW_RANGE
+MAX_CONCURRENCY_RANGE = aws.ESM_MAX_CONCURRENCY_RANGE
 """`ScalingConfig.MaximumConcurrency` of ONE event source mapping (Lambda developer guide); the consumer's
 `maxConcurrency` is split over its mappings (`split_max_concurrency`), each getting at least the minimum."""
-MAX_RECEIVE_COUNT_RANGE = (1, 1000)
-VISIBILITY_RANGE = (0, 43_200)
-RETENTION_RANGE = (60, 1_209_600)
-DELAY_RANGE = (0, 900)
-RETRY_TIERS_RANGE = (1, 9)
+MAX_RECEIVE_COUNT_RANGE = aws.SQS_MAX_RECEIVE_COUNT_RANGE
+VISIBILITY_RANGE = aws.SQS_VISIBILITY_TIMEOUT_RANGE
+RETENTION_RANGE = aws.SQS_RETENTION_RANGE
+DELAY_RANGE = aws.SQS_DELAY_RANGE
+RETRY_TIERS_RANGE = (1, aws.SQS_REDRIVE_ALLOW_SOURCES_MAX - 1)
 """A DLQ's redrive-allow policy lists at most 10 source queues: the main queue + 9 tiers."""
-FILTER_POLICY_MAX_KEYS = 5
-QUEUE_NAME_MAX = 80
-FUNCTION_NAME_MAX = 64 - len("-role")
+FILTER_POLICY_MAX_KEYS = aws.SNS_FILTER_POLICY_KEYS_MAX
+QUEUE_NAME_MAX = aws.SQS_QUEUE_NAME_MAX
+FUNCTION_NAME_MAX = aws.LAMBDA_FUNCTION_NAME_MAX - len("-role")
 """Lambda allows 64 characters; the IAM role is named after the function with a `-role` suffix."""
-LOG_RETENTION_CHOICES = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
-ARCHITECTURES = ("x86_64", "arm64")
-FILTER_SCOPES = ("MessageAttributes", "MessageBody")
+LOG_RETENTION_CHOICES = aws.LOG_RETENTION_DAYS_CHOICES
+ARCHITECTURES = aws.LAMBDA_ARCHITECTURES
+FILTER_SCOPES = aws.SNS_FILTER_POLICY_SCOPES
 POWERTOOLS_ACCOUNT = "017000801446"
 
 
@@ -106,7 +85,7 @@ def powertools_layer_arn(region: str, version: int, architecture: str) -> str:
 
 def default_visibility_timeout(timeout: int, batch_window: int) -> int:
     """serverless-lift's rule: 6 x timeout + batching window, capped at the SQS maximum."""
-    return min(VISIBILITY_FACTOR * timeout + batch_window, VISIBILITY_RANGE[1])
+    return int(aws.advised_visibility_timeout(timeout, batch_window))
 
 
 def split_max_concurrency(total: int, mappings: int) -> list[int]:

@@ -39,7 +39,7 @@ class DeadLetteredQueueArgs:
     """Topic every alarm of this component notifies."""
     fifo: bool = False
     """FIFO source queues get a FIFO DLQ (AWS requires the same type) and content-based deduplication."""
-    visibility_timeout: int = d.VISIBILITY_FACTOR * d.TIMEOUT
+    visibility_timeout: int = d.default_visibility_timeout(d.TIMEOUT, d.BATCH_WINDOW)
     """Must be ≥ the consumer's timeout; default 6 × timeout + batch window (design.md §3)."""
     retention: int = d.RETENTION
     """Source retention in seconds; the DLQ keeps max(14 days, this)."""

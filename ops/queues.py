@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from contract.aws import SQS_MESSAGES_PER_RECEIVE_MAX
+from contract.runtime import ERROR_KIND, ERROR_REASON, SOURCE_QUEUE
+
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import (
@@ -122,7 +125,7 @@ def receive(
     extra = {"ReceiveRequestAttemptId": uuid.uuid4().hex} if queue.fifo else {}
     response: ReceiveMessageResultTypeDef = sqs.receive_message(
         QueueUrl=queue.url,
-        MaxNumberOfMessages=max(1, min(10, max_messages)),
+        MaxNumberOfMessages=max(1, min(SQS_MESSAGES_PER_RECEIVE_MAX, max_messages)),
         VisibilityTimeout=visibility,
         WaitTimeSeconds=wait_seconds,
         AttributeNames=["All"],
@@ -167,9 +170,9 @@ def describe(message: MessageTypeDef) -> Peeked:
     return Peeked(
         message_id=message["MessageId"],
         receive_count=int(system.get("ApproximateReceiveCount", 0)),
-        error_kind=_string_attribute(message, "ap-error-kind"),
-        error_reason=_string_attribute(message, "ap-error-reason"),
-        source_queue=_string_attribute(message, "ap-source-queue"),
+        error_kind=_string_attribute(message, ERROR_KIND),
+        error_reason=_string_attribute(message, ERROR_REASON),
+        source_queue=_string_attribute(message, SOURCE_QUEUE),
         group_id=system.get("MessageGroupId"),
         body_preview=preview(message.get("Body", "")),
         attributes=shown,

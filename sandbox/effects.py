@@ -21,9 +21,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from contract.runtime import MESSAGE_ID
 from sandbox.invoke import ensure_functions_on_path
 
-MESSAGE_ID = "ap-message-id"
 SUCCESS = ("succeeded", "forwarded")
 
 

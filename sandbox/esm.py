@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from contract.aws import SQS_MESSAGES_PER_RECEIVE_MAX
 from sandbox.clients import AwsClients
 from sandbox.clock import Clock
 from sandbox.invoke import Invoker
@@ -35,7 +36,7 @@ from sandbox.topology import MappingSpec
 
 SYSTEM_ATTRIBUTES = ("ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp")
 FIFO_ATTRIBUTES = ("SequenceNumber", "MessageGroupId", "MessageDeduplicationId")
-MAX_RECEIVE = 10
+MAX_RECEIVE = SQS_MESSAGES_PER_RECEIVE_MAX
 """SQS returns at most 10 messages per ReceiveMessage; larger batches take several polls."""
 
 

@@ -27,10 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contract.aws import SQS_MESSAGE_ATTRIBUTES_MAX
+from contract.runtime import MESSAGE_ID
+
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
-MESSAGE_ID = "ap-message-id"
 KEYS = ("pipeline", "body", "attributes", "group", "note")
-MAX_USER_ATTRIBUTES = 9
+MAX_USER_ATTRIBUTES = SQS_MESSAGE_ATTRIBUTES_MAX - 1
+"""SQS allows 10 message attributes; the sandbox adds `ap-message-id`."""
 UNIQUE_BODY_FIELDS = ("id", "order_id")
 """Top-level body fields made unique when `--count` cycles the samples (business ids stay distinct)."""
 

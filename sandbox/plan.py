@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contract import aws
 from stack_capture import PROJECT_DIR, Capture, CapturedResource, UnknownStackError, capture_stack, stack_names
 
 QUEUE = "aws:sqs/queue:Queue"
@@ -325,7 +326,7 @@ def subscription_filter(r: CapturedResource) -> str:
 
 
 def mapping_summary(r: CapturedResource, *, short: bool = False) -> str:
-    parts = [f"batch {_num(r.inputs.get('batchSize', 10))}"]
+    parts = [f"batch {_num(r.inputs.get('batchSize', aws.ESM_BATCH_SIZE_DEFAULT))}"]
     window = _num(r.inputs.get("maximumBatchingWindowInSeconds") or 0)
     if window:
         parts.append(f"window {window} s")
@@ -356,8 +357,8 @@ def settings(r: CapturedResource, topo: Topology) -> str:
     if r.type == QUEUE:
         parts.append(physical_name(r))
         parts.append("FIFO" if i.get("fifoQueue") else "standard")
-        parts.append(f"visibility {_seconds(i.get('visibilityTimeoutSeconds', 30))}")
-        parts.append(f"retention {_days(i.get('messageRetentionSeconds', 345_600))}")
+        parts.append(f"visibility {_seconds(i.get('visibilityTimeoutSeconds', aws.SQS_VISIBILITY_TIMEOUT_DEFAULT))}")
+        parts.append(f"retention {_days(i.get('messageRetentionSeconds', aws.SQS_RETENTION_DEFAULT))}")
         parts.append(f"delay {_seconds(i.get('delaySeconds', 0))}")
         for e in topo.out_edges(r.urn, REDRIVE):
             policy = _json(i.get("redrivePolicy")) or {}
@@ -384,8 +385,8 @@ def settings(r: CapturedResource, topo: Topology) -> str:
         env = _env(r)
         parts.append(physical_name(r))
         parts.append(f"handler {env.get('AP_HANDLER', i.get('handler'))}")
-        parts.append(f"timeout {_seconds(i.get('timeout', 3))}")
-        parts.append(f"memory {_num(i.get('memorySize', 128))} MB")
+        parts.append(f"timeout {_seconds(i.get('timeout', aws.LAMBDA_TIMEOUT_DEFAULT))}")
+        parts.append(f"memory {_num(i.get('memorySize', aws.LAMBDA_MEMORY_DEFAULT))} MB")
         if i.get("architectures"):
             parts.append("/".join(i["architectures"]))
         labels = {NEXT: "next", RETRY: "retry", PERMANENT: "DLQ"}

@@ -10,12 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from contract.runtime import ERROR_KIND, ERROR_REASON, MESSAGE_ID
 from sandbox.clients import AwsClients
 from stack_capture import ACCOUNT_ID
-
-MESSAGE_ID = "ap-message-id"
-ERROR_KIND = "ap-error-kind"
-ERROR_REASON = "ap-error-reason"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from contract import aws
 from stack_capture import Capture, CapturedResource, PipelineOutputs
 
 QUEUE = "aws:sqs/queue:Queue"
@@ -41,7 +42,7 @@ class QueueSpec:
     attributes: dict[str, str]
     """CreateQueue attributes derived from the captured inputs (AWS names, string values)."""
     fifo: bool = False
-    visibility_timeout: int = 30
+    visibility_timeout: int = aws.SQS_VISIBILITY_TIMEOUT_DEFAULT
     delay: int = 0
     dlq_arn: str | None = None
     max_receive_count: int | None = None
@@ -192,7 +193,7 @@ def _queue(r: CapturedResource, policies: dict[str, str]) -> QueueSpec:
         arn=o["arn"],
         attributes=attributes,
         fifo=fifo,
-        visibility_timeout=_int(i.get("visibilityTimeoutSeconds"), 30),
+        visibility_timeout=_int(i.get("visibilityTimeoutSeconds"), aws.SQS_VISIBILITY_TIMEOUT_DEFAULT),
         delay=_int(i.get("delaySeconds")),
         dlq_arn=dlq_arn,
         max_receive_count=max_receive,
@@ -240,8 +241,8 @@ def _function(r: CapturedResource) -> FunctionSpec:
     return FunctionSpec(
         name=o["name"],
         arn=o["arn"],
-        timeout=_int(i.get("timeout"), 3),
-        memory=_int(i.get("memorySize"), 128),
+        timeout=_int(i.get("timeout"), aws.LAMBDA_TIMEOUT_DEFAULT),
+        memory=_int(i.get("memorySize"), aws.LAMBDA_MEMORY_DEFAULT),
         environment={str(k): str(v) for k, v in variables.items()},
         handler=str(i.get("handler", "")),
     )
@@ -290,7 +291,7 @@ def topology_from_capture(capture: Capture) -> Topology:
                 uuid=str(r.outputs.get("uuid", r.name)),
                 queue=t.queues[i["eventSourceArn"]],
                 function=t.functions[i["functionName"]],
-                batch_size=_int(i.get("batchSize"), 10),
+                batch_size=_int(i.get("batchSize"), aws.ESM_BATCH_SIZE_DEFAULT),
                 batch_window=_int(i.get("maximumBatchingWindowInSeconds")),
                 max_concurrency=_int(scaling["maximumConcurrency"]) if scaling.get("maximumConcurrency") else None,
                 report_batch_item_failures="ReportBatchItemFailures" in (i.get("functionResponseTypes") or []),

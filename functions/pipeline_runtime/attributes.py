@@ -38,6 +38,8 @@ __all__ = [
     "truncate_reason",
 ]
 
+# The runtime ships to Lambda alone, so it keeps its own copy of contract/runtime.py and of SQS's
+# attribute limit (contract/aws.py); tests/test_contract_copies.py fails when they differ.
 MESSAGE_ID = "ap-message-id"
 ATTEMPT = "ap-attempt"
 ERROR_KIND = "ap-error-kind"

@@ -30,7 +30,8 @@ __all__ = ["EXPIRES_AFTER_SECONDS", "Unit", "reset", "unit_for"]
 
 EXPIRES_AFTER_SECONDS = 24 * 60 * 60
 """How long a completed unit is remembered. Longer than the default 1 h so that a redelivery after a
-long visibility timeout (up to 6 x 900 s + window) still finds the record."""
+long visibility timeout (up to 6 x 900 s + window) still finds the record. A copy of
+`contract.runtime.IDEMPOTENCY_EXPIRES_AFTER_SECONDS` (tests/test_contract_copies.py)."""
 
 Unit = Callable[..., dict[str, Any]]
 """Called as ``unit(idempotency_key=<str>, job=<callable returning the outcome dict>)``."""

@@ -28,13 +28,17 @@ from .model import (
 )
 from .queues import is_fifo, redrive_links, visibility_timeout
 
+# AWS limits, defaults and advice: the pack's copy of contract/aws.py (it is installed on its own);
+# tests/test_contract_copies.py fails when they differ.
 DEFAULT_FUNCTION_TIMEOUT: Final = 3  # Lambda default, seconds
 DEFAULT_BATCH_SIZE: Final = 10
 MAX_BATCH_STANDARD: Final = 10_000
 MAX_BATCH_FIFO: Final = 10
+MAX_BATCH_WITHOUT_WINDOW: Final = 10  # above it Lambda requires a batching window >= 1 s
 MAX_BATCHING_WINDOW: Final = 300
 CONCURRENCY_RANGE: Final = (2, 1000)
 ADVISED_MAX_RECEIVE_COUNT_WITH_MAX_CONCURRENCY: Final = 5
+VISIBILITY_FACTOR: Final = 6  # AWS advises visibility >= 6 x function timeout + batching window
 _SQS_ARN: Final = re.compile(r"^arn:[^:]+:sqs:")
 _FUNCTION_ATTRS: Final = ("name", "arn", "id")
 
@@ -78,6 +82,11 @@ class SqsMapping:
     @property
     def visibility(self) -> float | _Unknown | None:
         return UNKNOWN if self.queue is None else visibility_timeout(self.queue)
+
+
+def advised_visibility(timeout: float, window: float) -> float:
+    """The visibility timeout AWS advises for a queue read by Lambda: 6 x timeout + batching window."""
+    return VISIBILITY_FACTOR * timeout + window
 
 
 def _function_of(stack: Stack, esm: Resource) -> Resource | None:
@@ -136,7 +145,7 @@ def check_visibility_covers_timeout(stack: Stack) -> Iterator[Finding]:
         if isinstance(visibility, float) and isinstance(timeout, float) and visibility < timeout:
             assert mapping.queue is not None and mapping.function is not None
             window = mapping.batching_window
-            advised = 6 * timeout + (window if isinstance(window, float) else 0)
+            advised = advised_visibility(timeout, window if isinstance(window, float) else 0)
             yield Finding.about(
                 mapping.esm,
                 f"{mapping.label}: the queue's visibility timeout ({fmt(visibility)} s) is below the "
@@ -184,10 +193,11 @@ def _batching_problems(mapping: SqsMapping) -> Iterator[str]:
                 f"batchSize {fmt(batch)} exceeds {MAX_BATCH_STANDARD}, the maximum for a standard queue. "
                 f"Fix: batchSize <= {MAX_BATCH_STANDARD}."
             )
-        elif isinstance(batch, float) and batch > 10 and isinstance(window, float) and window < 1:
+        elif isinstance(batch, float) and batch > MAX_BATCH_WITHOUT_WINDOW and isinstance(window, float) and window < 1:
             yield (
-                f"batchSize {fmt(batch)} is above 10 but maximumBatchingWindowInSeconds is {fmt(window)}: "
-                "Lambda requires a batching window of at least 1 s for batches above 10. "
+                f"batchSize {fmt(batch)} is above {MAX_BATCH_WITHOUT_WINDOW} but maximumBatchingWindowInSeconds is "
+                f"{fmt(window)}: Lambda requires a batching window of at least 1 s for batches above "
+                f"{MAX_BATCH_WITHOUT_WINDOW}. "
                 "Fix: set maximumBatchingWindowInSeconds to 1-300 (batchWindow in the stack config)."
             )
 
@@ -200,13 +210,14 @@ def check_visibility_six_times_timeout(stack: Stack) -> Iterator[Finding]:
         visibility, timeout, window = mapping.visibility, mapping.function_timeout, mapping.batching_window
         if not (isinstance(visibility, float) and isinstance(timeout, float) and isinstance(window, float)):
             continue
-        advised = 6 * timeout + window
+        advised = advised_visibility(timeout, window)
         if timeout <= visibility < advised:
             assert mapping.queue is not None
             yield Finding.about(
                 mapping.esm,
                 f"{mapping.label}: the queue's visibility timeout ({fmt(visibility)} s) is below the advised "
-                f"6 x function timeout + batching window = 6 x {fmt(timeout)} + {fmt(window)} = "
+                f"{VISIBILITY_FACTOR} x function timeout + batching window = {VISIBILITY_FACTOR} x {fmt(timeout)} + "
+                f"{fmt(window)} = "
                 f"{fmt(advised)} s, so throttled or retried invocations can make messages reappear while "
                 f'still in flight. Fix: set visibilityTimeoutSeconds on "{mapping.queue.name}" to '
                 f"{fmt(advised)} (the design default).",

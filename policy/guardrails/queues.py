@@ -38,6 +38,7 @@ from .model import (
     text,
 )
 
+# SQS defaults and limits: the pack's copy of contract/aws.py, checked by tests/test_contract_copies.py.
 DEFAULT_RETENTION_SECONDS: Final = 345_600  # SQS default: 4 days
 DEFAULT_VISIBILITY_SECONDS: Final = 30  # SQS default
 MAX_RECEIVE_COUNT_RANGE: Final = (1, 1000)
