@@ -435,7 +435,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except (UsageError, TargetError, q.QueueNotFound, ProfileNotFound, NoRegionError) as exc:
+    except (UsageError, TargetError, rd.RedriveError, q.QueueNotFound, ProfileNotFound, NoRegionError) as exc:
         return _error(str(exc))
     except NoCredentialsError:
         return _error("no AWS credentials found (set AWS_PROFILE or --profile, AWS_ACCESS_KEY_ID/..., or use a role)")
@@ -445,8 +445,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error(_describe_client_error(exc))
     except BotoCoreError as exc:
         return _error(f"AWS call failed: {exc}")
-    except ValueError as exc:
-        return _error(str(exc))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
