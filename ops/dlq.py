@@ -88,28 +88,34 @@ def _int_range(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-def build_parser() -> argparse.ArgumentParser:
+if TYPE_CHECKING:
+    Subcommands = argparse._SubParsersAction[_Parser]  # what add_subparsers() returns; argparse names it privately
+
+
+def _common_arguments() -> _Parser:
+    """What every command takes: the stack and where its queues are."""
     common = _Parser(add_help=False)
     common.add_argument("--stack", required=True, help="stack name (Pulumi.<stack>.yaml), e.g. dev")
     common.add_argument("--region", help="AWS region (default: the stack's aws:region)")
     common.add_argument("--endpoint-url", help="SQS endpoint of an emulator (moto server, LocalStack)")
     common.add_argument("--profile", help="AWS profile (default: the default boto3 credential chain)")
+    return common
 
-    parser = _Parser(
-        prog="python -m ops.dlq",
-        description="List, redrive and purge the dead-letter queues of a deployed stack.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{list,redrive,purge}")
 
-    p = sub.add_parser(
-        "list",
+def _command(
+    sub: Subcommands, name: str, common: _Parser, help: str, description: str
+) -> argparse.ArgumentParser:
+    return sub.add_parser(
+        name,
         parents=[common],
-        help="counts and a peek at the DLQs",
-        description=LIST_HELP,
+        help=help,
+        description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
+
+def _add_list(sub: Subcommands, common: _Parser) -> None:
+    p = _command(sub, "list", common, "counts and a peek at the DLQs", LIST_HELP)
     p.add_argument("--pipeline")
     p.add_argument("--consumer")
     p.add_argument(
@@ -120,13 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="show up to N messages per DLQ (default 0; adds 1 to each peeked message's receive count)",
     )
 
-    p = sub.add_parser(
-        "redrive",
-        parents=[common],
-        help="move failed messages back to their queue",
-        description=REDRIVE_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+
+def _add_redrive(sub: Subcommands, common: _Parser) -> None:
+    p = _command(sub, "redrive", common, "move failed messages back to their queue", REDRIVE_HELP)
     p.add_argument("--pipeline", required=True)
     p.add_argument("--consumer")
     p.add_argument(
@@ -146,16 +148,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="show what would move; change nothing")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
-    p = sub.add_parser(
-        "purge",
-        parents=[common],
-        help="delete every message of the DLQs",
-        description=PURGE_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+
+def _add_purge(sub: Subcommands, common: _Parser) -> None:
+    p = _command(sub, "purge", common, "delete every message of the DLQs", PURGE_HELP)
     p.add_argument("--pipeline", required=True)
     p.add_argument("--consumer")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m ops.dlq",
+        description="List, redrive and purge the dead-letter queues of a deployed stack.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{list,redrive,purge}")
+    common = _common_arguments()
+    _add_list(sub, common)
+    _add_redrive(sub, common)
+    _add_purge(sub, common)
     return parser
 
 
@@ -435,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except (UsageError, TargetError, q.QueueNotFound, ProfileNotFound, NoRegionError) as exc:
+    except (UsageError, TargetError, rd.RedriveError, q.QueueNotFound, ProfileNotFound, NoRegionError) as exc:
         return _error(str(exc))
     except NoCredentialsError:
         return _error("no AWS credentials found (set AWS_PROFILE or --profile, AWS_ACCESS_KEY_ID/..., or use a role)")
@@ -445,8 +457,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error(_describe_client_error(exc))
     except BotoCoreError as exc:
         return _error(f"AWS call failed: {exc}")
-    except ValueError as exc:
-        return _error(str(exc))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -87,6 +87,11 @@ class MoveTask:
     destination_arn: str | None
 
 
+class RedriveError(ValueError):
+    """A redrive this module refuses on purpose (bad rate, mismatched queue types, a FIFO message
+    without its group): the CLI reports it as one line with exit status 2. Any other ValueError is a bug."""
+
+
 class MoveTaskRunning(RuntimeError):
     """SQS allows one message move task per queue; this DLQ has one RUNNING."""
 
@@ -111,7 +116,7 @@ def running_task(sqs: SQSClient, source_arn: str) -> MoveTask | None:
 
 def check_rate(rate: int) -> int:
     if not 1 <= rate <= MAX_RATE:
-        raise ValueError(f"rate {rate} is out of range; allowed 1–{MAX_RATE} messages per second")
+        raise RedriveError(f"rate {rate} is out of range; allowed 1–{MAX_RATE} messages per second")
     return rate
 
 
@@ -195,7 +200,7 @@ def _entry(message: MessageTypeDef, entry_id: str, fifo: bool) -> SendMessageBat
     if fifo:
         group = message.get("Attributes", {}).get("MessageGroupId")
         if not group:
-            raise ValueError(f"message {message['MessageId']} has no MessageGroupId; is the DLQ FIFO?")
+            raise RedriveError(f"message {message['MessageId']} has no MessageGroupId; is the DLQ FIFO?")
         entry["MessageGroupId"] = group
         entry["MessageDeduplicationId"] = deduplication_id(message)
     return entry
@@ -246,7 +251,7 @@ def move_messages(
     are made visible again at the end. A whole-call failure raises `MoveInterrupted` with the progress.
     """
     if dlq.fifo != destination.fifo:
-        raise ValueError(f"{dlq.name} and {destination.name} are not the same queue type")
+        raise RedriveError(f"{dlq.name} and {destination.name} are not the same queue type")
     if rate is not None:
         check_rate(rate)
     wait = RECEIVE_WAIT_SECONDS if wait_seconds is None else wait_seconds

@@ -114,12 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_run_arguments(run)
     plan = commands.add_parser("plan", help="print the stack's resource tree and pipeline diagram (no cloud)")
-    try:
-        from sandbox.plan import add_arguments
-    except ImportError:  # plan.py is someone else's; keep `run` usable without it
-        plan.add_argument("--stack", required=True)
-    else:
-        add_arguments(plan)
+    from sandbox.plan import add_arguments as add_plan_arguments
+
+    add_plan_arguments(plan)
     return parser
 
 

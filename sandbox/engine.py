@@ -32,7 +32,7 @@ from sandbox.fifo_order import fifo_oldest_first
 from sandbox.invoke import FUNCTION_OUTPUT, Invoker, ensure_functions_on_path
 from sandbox.ledger import Ledger
 from sandbox.materialize import materialize
-from sandbox.messages import MessageSpec, build, check_pipelines, load_file, load_samples
+from sandbox.messages import Message, MessageSpec, build, check_pipelines, load_file, load_samples
 from sandbox.publish import Publisher
 from sandbox.report import RunInfo, build_report
 from sandbox.state import ApiState, MotoState, QueueSnapshot, QueueState
@@ -136,85 +136,126 @@ def _reset_runtime() -> None:
     reset_caches()
 
 
+@dataclass
+class _Emulator:
+    """Where a run's AWS lives: moto in-process on a virtual clock, or an endpoint in real time."""
+
+    clock: Clock
+    aws: AwsClients
+    state: QueueState
+
+
+def _messages(options: RunOptions, capture: Capture, topology: Topology) -> list[Message]:
+    """The messages to publish, with reproducible ids in-process (see below)."""
+    specs = _message_specs(options, topology, capture.disabled_pipelines)
+    rng = random.Random(options.seed)
+    # A fresh in-process moto makes seeded ids reproducible; a long-lived emulator keeps idempotency
+    # records from earlier runs, so there every run needs ids of its own.
+    run_id = f"sbx-{(uuid.uuid4() if options.endpoint_url else uuid.UUID(int=rng.getrandbits(128))).hex[:8]}"
+    return build(specs, run_id=run_id, count=options.count, poison_rate=options.poison_rate, rng=rng)
+
+
+def _open_emulator(options: RunOptions, region: str, stack: ExitStack) -> _Emulator:
+    if options.endpoint_url:
+        aws = AwsClients.create(region, options.endpoint_url)
+        aws.check_reachable()
+        return _Emulator(RealClock(), aws, ApiState(aws))
+    from moto import mock_aws
+
+    stack.enter_context(mock_aws())
+    stack.enter_context(fifo_oldest_first())  # moto 5.2.5 FIFO order defect (sandbox/fifo_order.py)
+    virtual = VirtualClock()
+    stack.enter_context(virtual.patch_moto())
+    return _Emulator(virtual, AwsClients.create(region), MotoState(region))
+
+
+def _mappings(
+    options: RunOptions, topology: Topology, emulator: _Emulator, invoker: Invoker, ledger: Ledger
+) -> list[EventSourceMapping]:
+    """One event source mapping per captured mapping, each with its own seeded randomness."""
+    chaos = Chaos(options.duplicate_rate, options.transient_rate, options.seed)
+    return [
+        EventSourceMapping(
+            spec,
+            emulator.aws,
+            emulator.clock,
+            invoker,
+            ledger,
+            chaos,
+            random.Random(f"{options.seed}:{spec.uuid}"),
+            emulator.state.receivable,
+        )
+        for spec in topology.mappings
+    ]
+
+
+def _final_snapshots(
+    options: RunOptions, topology: Topology, state: QueueState, now: float
+) -> dict[str, QueueSnapshot]:
+    """Every queue's final depth; an endpoint's source queues are only counted (reading would hide them)."""
+    sources = [m.queue.name for m in topology.mappings]
+    return {
+        q.name: state.snapshot(q.name, now, read_messages=not options.endpoint_url or q.name not in sources)
+        for q in topology.queues.values()
+    }
+
+
+def _run_info(
+    options: RunOptions, topology: Topology, virtual_seconds: float, drained: bool, stopped_by: str | None,
+    started: float,
+) -> RunInfo:
+    return RunInfo(
+        stack=topology.stack,
+        region=topology.region,
+        endpoint_url=options.endpoint_url,
+        virtual_clock=not options.endpoint_url,
+        options={
+            "messages": str(options.messages_file)
+            if options.messages_file
+            else ("given" if options.messages is not None else "samples"),
+            "count": options.count,
+            "seed": options.seed,
+            "wave": options.wave,
+            "duplicate_rate": options.duplicate_rate,
+            "transient_rate": options.transient_rate,
+            "poison_rate": options.poison_rate,
+        },
+        drained=drained,
+        stopped_by=stopped_by,
+        virtual_seconds=virtual_seconds,
+        wall_seconds=time.monotonic() - started,
+    )
+
+
 def run(options: RunOptions) -> RunResult:
     """One run; raises SandboxError (or UnknownStackError, MessageError, ConfigError) on bad input."""
     _check_options(options)
     started = time.monotonic()
     capture = options.capture or capture_stack(options.stack, config=options.config)
     topology = topology_from_capture(capture)
-    specs = _message_specs(options, topology, capture.disabled_pipelines)
-    rng = random.Random(options.seed)
-    # A fresh in-process moto makes seeded ids reproducible; a long-lived emulator keeps idempotency
-    # records from earlier runs, so there every run needs ids of its own.
-    run_id = f"sbx-{(uuid.uuid4() if options.endpoint_url else uuid.UUID(int=rng.getrandbits(128))).hex[:8]}"
-    messages = build(specs, run_id=run_id, count=options.count, poison_rate=options.poison_rate, rng=rng)
+    messages = _messages(options, capture, topology)
 
     with ExitStack() as stack:
-        clock: Clock
-        state: QueueState
-        if options.endpoint_url:
-            clock = RealClock()
-            aws = AwsClients.create(topology.region, options.endpoint_url)
-            aws.check_reachable()
-            state = ApiState(aws)
-        else:
-            from moto import mock_aws
-
-            stack.enter_context(mock_aws())
-            stack.enter_context(fifo_oldest_first())  # moto 5.2.5 FIFO order defect (sandbox/fifo_order.py)
-            virtual = VirtualClock()
-            stack.enter_context(virtual.patch_moto())
-            clock = virtual
-            aws = AwsClients.create(topology.region)
-            state = MotoState(topology.region)
+        emulator = _open_emulator(options, topology.region, stack)
         _reset_runtime()
         stack.callback(_reset_runtime)  # nor may later code in this process reuse this run's clients
-        materialize(topology, aws, purge=bool(options.endpoint_url))
-        ledger = Ledger(topology, clock.now)
+        materialize(topology, emulator.aws, purge=bool(options.endpoint_url))
+        ledger = Ledger(topology, emulator.clock.now)
         stack.enter_context(observe_outcomes(ledger))
         stack.enter_context(_function_output(options.function_logs))
-        invoker = Invoker(topology.region, aws.function_environment())
-        chaos = Chaos(options.duplicate_rate, options.transient_rate, options.seed)
-        mappings = [
-            EventSourceMapping(
-                spec, aws, clock, invoker, ledger, chaos, random.Random(f"{options.seed}:{spec.uuid}"), state.receivable
-            )
-            for spec in topology.mappings
-        ]
-        publisher = Publisher(topology, aws, messages, ledger.accept, options.wave)
-        drained, stopped_by = _drain(options, clock, state, mappings, publisher, ledger, started)
+        invoker = Invoker(topology.region, emulator.aws.function_environment())
+        mappings = _mappings(options, topology, emulator, invoker, ledger)
+        publisher = Publisher(topology, emulator.aws, messages, ledger.accept, options.wave)
+        drained, stopped_by = _drain(options, emulator.clock, emulator.state, mappings, publisher, ledger, started)
 
-        sources = [m.queue.name for m in topology.mappings]
-        now = clock.now()
-        snapshots = {
-            q.name: state.snapshot(q.name, now, read_messages=not options.endpoint_url or q.name not in sources)
-            for q in topology.queues.values()
-        }
+        clock, now = emulator.clock, emulator.clock.now()
+        snapshots = _final_snapshots(options, topology, emulator.state, now)
         ledger.finalize(snapshots, drained)
         alarms = evaluate(topology.alarms, snapshots, ledger.functions, start=clock.start, now=now)
-        info = RunInfo(
-            stack=topology.stack,
-            region=topology.region,
-            endpoint_url=options.endpoint_url,
-            virtual_clock=not options.endpoint_url,
-            options={
-                "messages": str(options.messages_file) if options.messages_file else (
-                    "given" if options.messages is not None else "samples"),
-                "count": options.count,
-                "seed": options.seed,
-                "wave": options.wave,
-                "duplicate_rate": options.duplicate_rate,
-                "transient_rate": options.transient_rate,
-                "poison_rate": options.poison_rate,
-            },
-            drained=drained,
-            stopped_by=stopped_by,
-            virtual_seconds=now - clock.start,
-            wall_seconds=time.monotonic() - started,
-        )
+        info = _run_info(options, topology, now - clock.start, drained, stopped_by, started)
         report = build_report(info, topology, ledger, snapshots, alarms)
         if options.inspect is not None:
-            options.inspect(aws)
+            options.inspect(emulator.aws)
     return RunResult(report, ledger, topology, snapshots)
 
 

@@ -5,7 +5,7 @@ AWS semantics reproduced (Lambda developer guide, "Using Lambda with Amazon SQS"
 * up to `batchSize` records per invocation; with a batching window the poller keeps receiving until
   the batch is full or the window (counted from the first record of the batch) has passed; without
   one it invokes with whatever one poll returned;
-* the event is exactly the SQS event shape (see `lambda_record`);
+* the event is exactly the SQS event shape (`sandbox.sqs_event.lambda_record`);
 * the function's real entry point and environment (`sandbox.invoke`);
 * with `ReportBatchItemFailures`, records named in `batchItemFailures` stay in the queue and reappear
   after the visibility timeout; the others are deleted. A response that names an unknown or empty
@@ -22,7 +22,6 @@ loop waits on the (virtual, frozen) clock.
 
 from __future__ import annotations
 
-import base64
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,50 +31,11 @@ from contract.aws import SQS_MESSAGES_PER_RECEIVE_MAX
 from sandbox.clients import AwsClients
 from sandbox.clock import Clock
 from sandbox.invoke import Invoker
+from sandbox.sqs_event import lambda_record
 from sandbox.topology import MappingSpec
 
-SYSTEM_ATTRIBUTES = ("ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp")
-FIFO_ATTRIBUTES = ("SequenceNumber", "MessageGroupId", "MessageDeduplicationId")
 MAX_RECEIVE = SQS_MESSAGES_PER_RECEIVE_MAX
 """SQS returns at most 10 messages per ReceiveMessage; larger batches take several polls."""
-
-
-def lambda_attribute(attr: dict[str, Any]) -> dict[str, Any]:
-    """SQS `MessageAttributeValue` -> the Lambda event shape."""
-    out: dict[str, Any] = {}
-    if "StringValue" in attr:
-        out["stringValue"] = attr["StringValue"]
-    if "BinaryValue" in attr:
-        value = attr["BinaryValue"]
-        out["binaryValue"] = base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
-    out["stringListValues"] = list(attr.get("StringListValues") or [])
-    out["binaryListValues"] = [
-        base64.b64encode(v).decode("ascii") if isinstance(v, bytes) else v for v in attr.get("BinaryListValues") or []
-    ]
-    out["dataType"] = attr["DataType"]
-    return out
-
-
-def lambda_record(message: dict[str, Any], queue_arn: str, region: str, fifo: bool) -> dict[str, Any]:
-    """One record of a Lambda SQS event, from a ReceiveMessage result (all attributes requested)."""
-    system = message.get("Attributes") or {}
-    attributes = {name: system[name] for name in SYSTEM_ATTRIBUTES if name in system}
-    if fifo:
-        attributes.update({name: system[name] for name in FIFO_ATTRIBUTES if name in system})
-    if "AWSTraceHeader" in system:
-        attributes["AWSTraceHeader"] = system["AWSTraceHeader"]
-    record: dict[str, Any] = {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": attributes,
-        "messageAttributes": {k: lambda_attribute(v) for k, v in (message.get("MessageAttributes") or {}).items()},
-        "md5OfBody": message["MD5OfBody"],
-    }
-    if message.get("MD5OfMessageAttributes"):
-        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
-    record |= {"eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": region}
-    return record
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ FUNCTION_OUTPUT = FunctionOutput()
 class LambdaContext:
     """The attributes of Lambda's context object that runtimes and Powertools read."""
 
-    def __init__(self, function: FunctionSpec, region: str) -> None:
+    def __init__(self, function: FunctionSpec, region: str, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.function_name = function.name
         self.function_version = "$LATEST"
         self.invoked_function_arn = function.arn
@@ -71,10 +71,11 @@ class LambdaContext:
         self.log_group_name = f"/aws/lambda/{function.name}"
         self.log_stream_name = f"sandbox/[$LATEST]{self.aws_request_id.replace('-', '')}"
         self.region = region
-        self._deadline = time.monotonic() + function.timeout
+        self._monotonic = monotonic
+        self._deadline = monotonic() + function.timeout
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+        return max(0, int((self._deadline - self._monotonic()) * 1000))
 
 
 @dataclass
@@ -132,11 +133,17 @@ def resolve_entry(spec: str) -> Callable[[dict[str, Any], Any], Any]:
 
 
 class Invoker:
-    """Runs functions in-process with their own environment; one per run."""
+    """Runs functions in-process with their own environment; one per run.
 
-    def __init__(self, region: str, extra_env: Mapping[str, str]) -> None:
+    `monotonic` measures an invocation against its timeout (real time; tests pass a fake one).
+    """
+
+    def __init__(
+        self, region: str, extra_env: Mapping[str, str], *, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self.region = region
         self.extra_env = dict(extra_env)
+        self.monotonic = monotonic
         self._entries: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
 
     def invoke(
@@ -146,9 +153,9 @@ class Invoker:
         entry = self._entries.get(function.handler)
         if entry is None:
             entry = self._entries[function.handler] = resolve_entry(function.handler)
-        context = LambdaContext(function, self.region)
+        context = LambdaContext(function, self.region, self.monotonic)
         env = lambda_environment(function, self.extra_env)
-        started = time.monotonic()
+        started = self.monotonic()
         response: Any = None
         error: str | None = None
         with swapped_environ(env), redirect_stdout(FUNCTION_OUTPUT), redirect_stderr(FUNCTION_OUTPUT):
@@ -156,7 +163,7 @@ class Invoker:
                 response = entry(event, context)
             except Exception as exc:  # a failed invocation, as Lambda would report it
                 error = f"{type(exc).__name__}: {exc}"
-        duration = time.monotonic() - started
+        duration = self.monotonic() - started
         if error is None and duration > function.timeout:
             return InvocationOutcome(None, f"Task timed out after {function.timeout} s", duration, timed_out=True)
         if error is None and discard_response:

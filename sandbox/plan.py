@@ -22,12 +22,11 @@ import json
 import re
 import sys
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contract import aws
 from stack_capture import PROJECT_DIR, Capture, CapturedResource, UnknownStackError, capture_stack, stack_names
 
 QUEUE = "aws:sqs/queue:Queue"
@@ -51,7 +50,7 @@ FORWARD = (SUBSCRIBES, CONSUMES, NEXT, RETRY)
 EDGE_RANK = {k: i for i, k in enumerate((SUBSCRIBES, CONSUMES, NEXT, RETRY, REDRIVE, PERMANENT))}
 
 
-# --- topology -------------------------------------------------------------------------------
+# --- flow graph -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,9 @@ class Pipeline:
 
 
 @dataclass
-class Topology:
+class FlowGraph:
+    """The pipelines of a capture as a graph: nodes are topics, queues and functions; edges carry messages."""
+
     capture: Capture
     by_urn: dict[str, CapturedResource]
     edges: list[Edge]
@@ -153,7 +154,7 @@ class _Index:
         return None
 
 
-def build_topology(capture: Capture) -> Topology:
+def build_flow_graph(capture: Capture) -> FlowGraph:
     """Nodes, edges and pipelines of `capture`, from the captured inputs and dependencies only."""
     index = _Index(capture)
     edges: list[Edge] = []
@@ -214,7 +215,7 @@ def build_topology(capture: Capture) -> Topology:
     for p in pipelines:
         for urn in p.nodes:
             order.setdefault(urn, len(order))
-    return Topology(capture, index.by_urn, edges, dlqs, pipelines, order, warnings)
+    return FlowGraph(capture, index.by_urn, edges, dlqs, pipelines, order, warnings)
 
 
 def _top_level(urn: str, by_urn: dict[str, CapturedResource]) -> str:
@@ -326,7 +327,7 @@ def subscription_filter(r: CapturedResource) -> str:
 
 
 def mapping_summary(r: CapturedResource, *, short: bool = False) -> str:
-    parts = [f"batch {_num(r.inputs.get('batchSize', aws.ESM_BATCH_SIZE_DEFAULT))}"]
+    parts = [f"batch {_num(r.inputs.get('batchSize', 10))}"]
     window = _num(r.inputs.get("maximumBatchingWindowInSeconds") or 0)
     if window:
         parts.append(f"window {window} s")
@@ -349,78 +350,133 @@ def _mask(endpoint: Any) -> str:
     return text
 
 
-def settings(r: CapturedResource, topo: Topology) -> str:
-    """The settings a reviewer checks, one line."""
-    name_of = {urn: res.name for urn, res in topo.by_urn.items()}
+def _queue_settings(r: CapturedResource, graph: FlowGraph, name_of: dict[str, str]) -> list[Any]:
     i = r.inputs
-    parts: list[str] = []
-    if r.type == QUEUE:
-        parts.append(physical_name(r))
-        parts.append("FIFO" if i.get("fifoQueue") else "standard")
-        parts.append(f"visibility {_seconds(i.get('visibilityTimeoutSeconds', aws.SQS_VISIBILITY_TIMEOUT_DEFAULT))}")
-        parts.append(f"retention {_days(i.get('messageRetentionSeconds', aws.SQS_RETENTION_DEFAULT))}")
-        parts.append(f"delay {_seconds(i.get('delaySeconds', 0))}")
-        for e in topo.out_edges(r.urn, REDRIVE):
-            policy = _json(i.get("redrivePolicy")) or {}
-            parts.append(f"maxReceiveCount {_num(policy.get('maxReceiveCount'))} → DLQ {name_of[e.dst]}")
-        if r.urn in topo.dlqs:
-            sources = sorted({name_of[e.src] for e in topo.in_edges(r.urn, REDRIVE)}, key=_natural)
-            parts.append(f"DLQ of {', '.join(sources) or 'functions only'}")
-    elif r.type == TOPIC:
-        parts += [physical_name(r), "FIFO" if i.get("fifoTopic") else "standard"]
-        if i.get("kmsMasterKeyId"):
-            parts.append("SSE")
-    elif r.type == SUBSCRIPTION:
-        target = next((e.dst for e in topo.edges if e.via == r.urn), None)
-        endpoint = name_of[target] if target else _mask(i.get("endpoint"))
-        parts.append(f"{i.get('protocol')} → {endpoint}")
-        policy = _json(i.get("filterPolicy"))
-        if policy:
-            parts.append(f"filter ({i.get('filterPolicyScope') or 'MessageAttributes'}) {filter_text(policy)}")
-        else:
-            parts.append("no filter")
-        if i.get("rawMessageDelivery"):
-            parts.append("raw delivery")
-    elif r.type == FUNCTION:
-        env = _env(r)
-        parts.append(physical_name(r))
-        parts.append(f"handler {env.get('AP_HANDLER', i.get('handler'))}")
-        parts.append(f"timeout {_seconds(i.get('timeout', aws.LAMBDA_TIMEOUT_DEFAULT))}")
-        parts.append(f"memory {_num(i.get('memorySize', aws.LAMBDA_MEMORY_DEFAULT))} MB")
-        if i.get("architectures"):
-            parts.append("/".join(i["architectures"]))
-        labels = {NEXT: "next", RETRY: "retry", PERMANENT: "DLQ"}
-        for kind in (NEXT, RETRY, PERMANENT):
-            targets = [
-                name_of[e.dst] + (f" ({e.label.split(' · ')[-1]})" if kind == RETRY else "")
-                for e in topo.out_edges(r.urn, kind)
-            ]
-            if targets:
-                parts.append(f"{labels[kind]} → {', '.join(targets)}")
-    elif r.type == MAPPING:
-        edge = next((e for e in topo.edges if e.via == r.urn), None)
-        if edge:
-            parts.append(f"{name_of[edge.src]} → {name_of[edge.dst]}")
-        parts.append(mapping_summary(r))
-    elif r.type == ALARM:
-        dims = ",".join(str(v) for v in (i.get("dimensions") or {}).values())
-        op = {"GreaterThanThreshold": ">", "GreaterThanOrEqualToThreshold": "≥", "LessThanThreshold": "<",
-              "LessThanOrEqualToThreshold": "≤"}.get(str(i.get("comparisonOperator")), i.get("comparisonOperator"))
-        parts.append(f"{i.get('namespace')} {i.get('metricName')}({dims}) {i.get('statistic')} {op} "
-                     f"{_num(i.get('threshold'))}")
-        parts.append(f"{_num(i.get('evaluationPeriods'))} × {_seconds(i.get('period'))}")
-        if i.get("treatMissingData"):
-            parts.append(f"missing data {i['treatMissingData']}")
-    elif r.type == LOG_GROUP:
-        parts += [physical_name(r), f"retention {_num(i.get('retentionInDays'))} d"]
-    elif r.type == TABLE:
-        ttl = (i.get("ttl") or {}).get("attributeName")
-        parts += [physical_name(r), f"key {i.get('hashKey')}"] + ([f"TTL {ttl}"] if ttl else [])
-    elif r.type == KEY:
-        parts.append("rotation on" if i.get("enableKeyRotation") else "rotation OFF")
-    elif r.type == BUCKET:
-        parts.append(str(r.outputs.get("bucket") or r.name))
-    return " · ".join(str(p) for p in parts)
+    parts: list[Any] = [
+        physical_name(r),
+        "FIFO" if i.get("fifoQueue") else "standard",
+        f"visibility {_seconds(i.get('visibilityTimeoutSeconds', aws.SQS_VISIBILITY_TIMEOUT_DEFAULT))}",
+        f"retention {_days(i.get('messageRetentionSeconds', aws.SQS_RETENTION_DEFAULT))}",
+        f"delay {_seconds(i.get('delaySeconds', 0))}",
+    ]
+    for e in graph.out_edges(r.urn, REDRIVE):
+        policy = _json(i.get("redrivePolicy")) or {}
+        parts.append(f"maxReceiveCount {_num(policy.get('maxReceiveCount'))} → DLQ {name_of[e.dst]}")
+    if r.urn in graph.dlqs:
+        sources = sorted({name_of[e.src] for e in graph.in_edges(r.urn, REDRIVE)}, key=_natural)
+        parts.append(f"DLQ of {', '.join(sources) or 'functions only'}")
+    return parts
+
+
+def _topic_settings(r: CapturedResource, graph: FlowGraph, name_of: dict[str, str]) -> list[Any]:
+    i = r.inputs
+    return [physical_name(r), "FIFO" if i.get("fifoTopic") else "standard"] + (
+        ["SSE"] if i.get("kmsMasterKeyId") else []
+    )
+
+
+def _subscription_settings(r: CapturedResource, graph: FlowGraph, name_of: dict[str, str]) -> list[Any]:
+    i = r.inputs
+    target = next((e.dst for e in graph.edges if e.via == r.urn), None)
+    endpoint = name_of[target] if target else _mask(i.get("endpoint"))
+    parts: list[Any] = [f"{i.get('protocol')} → {endpoint}"]
+    policy = _json(i.get("filterPolicy"))
+    if policy:
+        parts.append(f"filter ({i.get('filterPolicyScope') or 'MessageAttributes'}) {filter_text(policy)}")
+    else:
+        parts.append("no filter")
+    if i.get("rawMessageDelivery"):
+        parts.append("raw delivery")
+    return parts
+
+
+def _function_settings(r: CapturedResource, graph: FlowGraph, name_of: dict[str, str]) -> list[Any]:
+    i = r.inputs
+    env = _env(r)
+    parts: list[Any] = [
+        physical_name(r),
+        f"handler {env.get('AP_HANDLER', i.get('handler'))}",
+        f"timeout {_seconds(i.get('timeout', aws.LAMBDA_TIMEOUT_DEFAULT))}",
+        f"memory {_num(i.get('memorySize', aws.LAMBDA_MEMORY_DEFAULT))} MB",
+    ]
+    if i.get("architectures"):
+        parts.append("/".join(i["architectures"]))
+    labels = {NEXT: "next", RETRY: "retry", PERMANENT: "DLQ"}
+    for kind in (NEXT, RETRY, PERMANENT):
+        targets = [
+            name_of[e.dst] + (f" ({e.label.split(' · ')[-1]})" if kind == RETRY else "")
+            for e in graph.out_edges(r.urn, kind)
+        ]
+        if targets:
+            parts.append(f"{labels[kind]} → {', '.join(targets)}")
+    return parts
+
+
+def _mapping_settings(r: CapturedResource, graph: FlowGraph, name_of: dict[str, str]) -> list[Any]:
+    edge = next((e for e in graph.edges if e.via == r.urn), None)
+    return ([f"{name_of[edge.src]} → {name_of[edge.dst]}"] if edge else []) + [mapping_summary(r)]
+
+
+COMPARISONS = {
+    "GreaterThanThreshold": ">",
+    "GreaterThanOrEqualToThreshold": "≥",
+    "LessThanThreshold": "<",
+    "LessThanOrEqualToThreshold": "≤",
+}
+
+
+def _alarm_settings(r: CapturedResource, graph: FlowGraph, name_of: dict[str, str]) -> list[Any]:
+    i = r.inputs
+    dims = ",".join(str(v) for v in (i.get("dimensions") or {}).values())
+    op = COMPARISONS.get(str(i.get("comparisonOperator")), i.get("comparisonOperator"))
+    parts: list[Any] = [
+        f"{i.get('namespace')} {i.get('metricName')}({dims}) {i.get('statistic')} {op} {_num(i.get('threshold'))}",
+        f"{_num(i.get('evaluationPeriods'))} × {_seconds(i.get('period'))}",
+    ]
+    if i.get("treatMissingData"):
+        parts.append(f"missing data {i['treatMissingData']}")
+    return parts
+
+
+def _log_group_settings(r: CapturedResource, graph: FlowGraph, name_of: dict[str, str]) -> list[Any]:
+    return [physical_name(r), f"retention {_num(r.inputs.get('retentionInDays'))} d"]
+
+
+def _table_settings(r: CapturedResource, graph: FlowGraph, name_of: dict[str, str]) -> list[Any]:
+    ttl = (r.inputs.get("ttl") or {}).get("attributeName")
+    return [physical_name(r), f"key {r.inputs.get('hashKey')}"] + ([f"TTL {ttl}"] if ttl else [])
+
+
+def _key_settings(r: CapturedResource, graph: FlowGraph, name_of: dict[str, str]) -> list[Any]:
+    return ["rotation on" if r.inputs.get("enableKeyRotation") else "rotation OFF"]
+
+
+def _bucket_settings(r: CapturedResource, graph: FlowGraph, name_of: dict[str, str]) -> list[Any]:
+    return [str(r.outputs.get("bucket") or r.name)]
+
+
+SETTINGS: dict[str, Callable[[CapturedResource, FlowGraph, dict[str, str]], list[Any]]] = {
+    QUEUE: _queue_settings,
+    TOPIC: _topic_settings,
+    SUBSCRIPTION: _subscription_settings,
+    FUNCTION: _function_settings,
+    MAPPING: _mapping_settings,
+    ALARM: _alarm_settings,
+    LOG_GROUP: _log_group_settings,
+    TABLE: _table_settings,
+    KEY: _key_settings,
+    BUCKET: _bucket_settings,
+}
+"""Per resource type, the settings a reviewer checks."""
+
+
+def settings(r: CapturedResource, graph: FlowGraph) -> str:
+    """The settings a reviewer checks, one line."""
+    describe = SETTINGS.get(r.type)
+    if describe is None:
+        return ""
+    name_of = {urn: res.name for urn, res in graph.by_urn.items()}
+    return " · ".join(str(p) for p in describe(r, graph, name_of))
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -428,27 +484,27 @@ def settings(r: CapturedResource, topo: Topology) -> str:
 TYPE_RANK = {t: i for i, t in enumerate((TOPIC, SUBSCRIPTION, QUEUE, FUNCTION, MAPPING))}
 
 
-def render_tree(topo: Topology) -> str:
-    capture = topo.capture
+def render_tree(graph: FlowGraph) -> str:
+    capture = graph.capture
     children: dict[str | None, list[CapturedResource]] = defaultdict(list)
     for r in capture.resources:
-        children[r.parent if r.parent in topo.by_urn else None].append(r)
+        children[r.parent if r.parent in graph.by_urn else None].append(r)
 
-    pipeline_urns = {p.urn for p in topo.pipelines}
-    via = {e.via: e.dst for e in topo.edges if e.via}
+    pipeline_urns = {p.urn for p in graph.pipelines}
+    via = {e.via: e.dst for e in graph.edges if e.via}
     rank_cache: dict[str, float] = {}
 
     def rank(r: CapturedResource) -> float:
         """Flow position of the resource, or of the earliest flow node below it."""
         if r.urn not in rank_cache:
-            own = topo.order.get(r.urn, topo.order.get(via.get(r.urn, ""), float("inf")))
+            own = graph.order.get(r.urn, graph.order.get(via.get(r.urn, ""), float("inf")))
             rank_cache[r.urn] = min([own, *(rank(c) for c in children.get(r.urn, []))])
         return rank_cache[r.urn]
 
     def key(r: CapturedResource) -> tuple[Any, ...]:
         return (r.urn in pipeline_urns, rank(r), TYPE_RANK.get(r.type, len(TYPE_RANK)), _natural(r.name))
 
-    pipelines = ", ".join(f"{p.name} ({p.pattern})" for p in topo.pipelines) or "none"
+    pipelines = ", ".join(f"{p.name} ({p.pattern})" for p in graph.pipelines) or "none"
     lines = [
         f"stack {capture.stack} · {capture.region} · {len(capture.resources)} resources · pipelines: {pipelines}"
     ]
@@ -457,13 +513,13 @@ def render_tree(topo: Topology) -> str:
         kids = sorted(children.get(parent, []), key=key)
         for n, r in enumerate(kids):
             last = n == len(kids) - 1
-            detail = settings(r, topo)
+            detail = settings(r, graph)
             lines.append(f"{prefix}{'└─ ' if last else '├─ '}{short_type(r.type)} {r.name}"
                          + (f"  {detail}" if detail else ""))
             walk(r.urn, prefix + ("   " if last else "│  "))
 
     walk(None, "")
-    lines += [f"warning: {w}" for w in topo.warnings]
+    lines += [f"warning: {w}" for w in graph.warnings]
     return "\n".join(lines) + "\n"
 
 
@@ -484,8 +540,8 @@ def _node_id(r: CapturedResource, used: set[str]) -> str:
     return node_id
 
 
-def _node(topo: Topology, urn: str, node_id: str) -> str:
-    r = topo.by_urn[urn]
+def _node(graph: FlowGraph, urn: str, node_id: str) -> str:
+    r = graph.by_urn[urn]
     lines = [physical_name(r)]
     if r.type == TOPIC:
         lines.append("SNS topic" + (" · FIFO" if r.inputs.get("fifoTopic") else ""))
@@ -494,7 +550,7 @@ def _node(topo: Topology, urn: str, node_id: str) -> str:
         lines.append(f"λ {_env(r).get('AP_HANDLER', r.inputs.get('handler'))}")
         return f'{node_id}(["{"<br/>".join(map(_mm, lines))}"])'
     fifo = " · FIFO" if r.inputs.get("fifoQueue") else ""
-    if urn in topo.dlqs:
+    if urn in graph.dlqs:
         lines.append(f"DLQ{fifo}")
         return f'{node_id}[("{"<br/>".join(map(_mm, lines))}")]'
     delay = _num(r.inputs.get("delaySeconds") or 0)
@@ -502,63 +558,63 @@ def _node(topo: Topology, urn: str, node_id: str) -> str:
     return f'{node_id}["{"<br/>".join(map(_mm, lines))}"]'
 
 
-def render_mermaid(topo: Topology) -> str:
+def render_mermaid(graph: FlowGraph) -> str:
     """`flowchart LR`, one subgraph per enabled pipeline; solid = messages, dotted = failures."""
     lines = ["flowchart LR"]
     used: set[str] = set()
     ids: dict[str, str] = {}
-    for p in topo.pipelines:
+    for p in graph.pipelines:
         for urn in p.nodes:
-            ids[urn] = _node_id(topo.by_urn[urn], used)
-    for p in topo.pipelines:
+            ids[urn] = _node_id(graph.by_urn[urn], used)
+    for p in graph.pipelines:
         sub_id = re.sub(r"[^A-Za-z0-9]", "_", f"pipeline_{p.name}")
         lines.append(f'  subgraph {sub_id}["{_mm(f"{p.name} · {p.pattern}")}"]')
         lines.append("    direction LR")
-        lines += [f"    {_node(topo, urn, ids[urn])}" for urn in p.nodes]
+        lines += [f"    {_node(graph, urn, ids[urn])}" for urn in p.nodes]
         members = set(p.nodes)
-        edges = [e for e in topo.edges if e.src in members and e.dst in ids]
-        edges.sort(key=lambda e: (topo.order[e.src], EDGE_RANK[e.kind], topo.order[e.dst]))
+        edges = [e for e in graph.edges if e.src in members and e.dst in ids]
+        edges.sort(key=lambda e: (graph.order[e.src], EDGE_RANK[e.kind], graph.order[e.dst]))
         for e in edges:
             arrow = "-.->" if e.kind in (REDRIVE, PERMANENT) else "-->"
             label = f'|"{_mm(e.label)}"|' if e.label else ""
             lines.append(f"    {ids[e.src]} {arrow}{label} {ids[e.dst]}")
         lines.append("  end")
-    dlq_ids = sorted(ids[u] for u in topo.dlqs if u in ids)
+    dlq_ids = sorted(ids[u] for u in graph.dlqs if u in ids)
     if dlq_ids:
         lines.append("  classDef dlq fill:#fdecea,stroke:#c0392b,color:#7b241c")
         lines.append(f"  class {','.join(dlq_ids)} dlq")
-    for w in topo.warnings:
+    for w in graph.warnings:
         lines.append(f"  %% warning: {w}")
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(topo: Topology) -> str:
-    capture = topo.capture
+def render_markdown(graph: FlowGraph) -> str:
+    capture = graph.capture
     counts = Counter(short_type(r.type) for r in capture.resources)
     summary = ", ".join(f"{n} {t}" for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-    pipelines = ", ".join(f"`{p.name}` ({p.pattern})" for p in topo.pipelines) or "none"
+    pipelines = ", ".join(f"`{p.name}` ({p.pattern})" for p in graph.pipelines) or "none"
     parts = [
         f"### Plan of stack `{capture.stack}` ({capture.region}): no cloud, from the program under mocks\n",
         f"**{len(capture.resources)} resources**: {summary}\n",
         f"**Pipelines**: {pipelines}\n",
         "Solid arrows carry messages (subscription filter, batch settings, next stage, retry tier); "
         "dotted arrows lead to dead-letter queues.\n",
-        "```mermaid\n" + render_mermaid(topo) + "```\n",
+        "```mermaid\n" + render_mermaid(graph) + "```\n",
         f"<details><summary>Resource tree ({len(capture.resources)})</summary>\n",
-        "```text\n" + render_tree(topo) + "```\n",
+        "```text\n" + render_tree(graph) + "```\n",
         "</details>\n",
     ]
     return "\n".join(parts)
 
 
 def render(capture: Capture, fmt: str = "markdown") -> str:
-    topo = build_topology(capture)
+    graph = build_flow_graph(capture)
     if fmt == "text":
-        return render_tree(topo)
+        return render_tree(graph)
     if fmt == "mermaid":
-        return render_mermaid(topo)
+        return render_mermaid(graph)
     if fmt == "markdown":
-        return render_markdown(topo)
+        return render_markdown(graph)
     raise ValueError(f"unknown format {fmt!r}; allowed {', '.join(FORMATS)}")
 
 

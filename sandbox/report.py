@@ -118,14 +118,7 @@ def _consumer(ledger: Ledger, scope: str) -> dict[str, Any]:
     }
 
 
-def build_report(
-    info: RunInfo,
-    topology: Topology,
-    ledger: Ledger,
-    snapshots: dict[str, QueueSnapshot],
-    alarms: list[AlarmResult],
-) -> dict[str, Any]:
-    """The JSON report (schema above)."""
+def _pipelines_section(topology: Topology, ledger: Ledger) -> dict[str, Any]:
     pipelines: dict[str, Any] = {}
     for name, p in topology.pipelines.items():
         scopes = [s for s, c in ledger.consumers.items() if c.pipeline == name]
@@ -136,6 +129,10 @@ def build_report(
             "poisoned": ledger.poisoned[name],
             "consumers": {ledger.consumers[s].name: _consumer(ledger, s) for s in scopes},
         }
+    return pipelines
+
+
+def _queues_section(ledger: Ledger, snapshots: dict[str, QueueSnapshot]) -> dict[str, Any]:
     queues: dict[str, Any] = {}
     for c in ledger.consumers.values():
         for role, names in (("source", c.queues), ("dlq", (c.dlq,) if c.dlq else ())):
@@ -151,8 +148,38 @@ def build_report(
                     "duplicate_deliveries": stats["duplicate_deliveries"],
                     "final": {"visible": snap.visible, "in_flight": snap.in_flight, "delayed": snap.delayed},
                 }
+    return queues
+
+
+def _totals_section(ledger: Ledger) -> dict[str, Any]:
     fn = ledger.functions.values()
-    lost = ledger.count("lost")
+    return {
+        "published": sum(ledger.published.values()),
+        "tracks": len(ledger.tracks),
+        "processed": ledger.count("processed"),
+        "dlq": ledger.count("dlq"),
+        "filtered": ledger.count("filtered"),
+        "in_flight": ledger.count("in_flight"),
+        "lost": ledger.count("lost"),
+        "effects": sum(t.effects for t in ledger.tracks.values()),
+        "double_effects": len(ledger.double_effects),
+        "invocations": sum(s.invocations for s in fn),
+        "errors": sum(s.errors for s in fn),
+        "injected_duplicates": sum(s.injected_duplicates for s in fn),
+        "chaos_failures": sum(s.chaos_failures for s in fn),
+        "function_seconds": round(sum(s.duration for s in fn), 3),
+    }
+
+
+def build_report(
+    info: RunInfo,
+    topology: Topology,
+    ledger: Ledger,
+    snapshots: dict[str, QueueSnapshot],
+    alarms: list[AlarmResult],
+) -> dict[str, Any]:
+    """The JSON report (schema above): the run's settings, then totals, pipelines, queues, alarms."""
+    totals = _totals_section(ledger)
     return {
         "schema_version": SCHEMA_VERSION,
         "stack": info.stack,
@@ -161,29 +188,14 @@ def build_report(
         "endpoint_url": info.endpoint_url,
         "clock": "virtual" if info.virtual_clock else "real",
         "options": info.options,
-        "ok": info.drained and lost == 0,
+        "ok": info.drained and totals["lost"] == 0,
         "drained": info.drained,
         "stopped_by": info.stopped_by,
         "virtual_seconds": round(info.virtual_seconds, 3),
         "wall_seconds": round(info.wall_seconds, 3),
-        "totals": {
-            "published": sum(ledger.published.values()),
-            "tracks": len(ledger.tracks),
-            "processed": ledger.count("processed"),
-            "dlq": ledger.count("dlq"),
-            "filtered": ledger.count("filtered"),
-            "in_flight": ledger.count("in_flight"),
-            "lost": lost,
-            "effects": sum(t.effects for t in ledger.tracks.values()),
-            "double_effects": len(ledger.double_effects),
-            "invocations": sum(s.invocations for s in fn),
-            "errors": sum(s.errors for s in fn),
-            "injected_duplicates": sum(s.injected_duplicates for s in fn),
-            "chaos_failures": sum(s.chaos_failures for s in fn),
-            "function_seconds": round(sum(s.duration for s in fn), 3),
-        },
-        "pipelines": pipelines,
-        "queues": queues,
+        "totals": totals,
+        "pipelines": _pipelines_section(topology, ledger),
+        "queues": _queues_section(ledger, snapshots),
         "alarms": [asdict(a) for a in alarms],
         "unexpected": dict(ledger.unexpected),
     }

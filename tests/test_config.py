@@ -839,9 +839,11 @@ def test_alarm_email_parsed() -> None:
     )
 
 
-LOG_RETENTIONS = (
-    "1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653"
-)
+AWS_LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                          3288, 3653)
+"""`retentionInDays` "Possible values", CloudWatch Logs API Reference, PutRetentionPolicy
+(https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html)."""
+LOG_RETENTIONS = ", ".join(map(str, AWS_LOG_RETENTION_DAYS))
 
 
 @pytest.mark.parametrize("days", [0, 2, 10, 31, 3654, -1, True, "30", 7.0, None, [7]])
@@ -851,7 +853,7 @@ def test_log_retention_not_a_cloudwatch_value(days: Any) -> None:
     ]
 
 
-@pytest.mark.parametrize("days", d.LOG_RETENTION_CHOICES)
+@pytest.mark.parametrize("days", AWS_LOG_RETENTION_DAYS)
 def test_log_retention_cloudwatch_values_allowed(days: int) -> None:
     assert parse(subscriber_config({}) | {"logRetentionDays": days}).log_retention_days == days
 

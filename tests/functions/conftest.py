@@ -2,12 +2,11 @@
 
 Events are built from what moto's ``ReceiveMessage`` really returns (messageId, receiptHandle, md5s,
 system attributes incl. ``ApproximateReceiveCount``/``MessageGroupId``, message attributes), converted
-to the exact Lambda SQS event shape - the same conversion the sandbox's event-source-mapping does.
+to the exact Lambda SQS event shape by the sandbox's own builder (`sandbox.sqs_event.lambda_record`).
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import sys
@@ -25,24 +24,13 @@ if str(FUNCTIONS) not in sys.path:
     sys.path.insert(0, str(FUNCTIONS))
 
 from pipeline_runtime import entry  # noqa: E402
+from sandbox.sqs_event import lambda_record  # noqa: E402
 from tests.functions import probe  # noqa: E402
 
 ACCOUNT = "123456789012"  # moto's default account, same as stack_capture.AwsMocks
 REGION = "us-east-1"
 TABLE = "idempotency"
 BUCKET = "results"
-
-_SYSTEM_ATTRIBUTES = (
-    "ApproximateReceiveCount",
-    "SentTimestamp",
-    "SenderId",
-    "ApproximateFirstReceiveTimestamp",
-    "SequenceNumber",
-    "MessageGroupId",
-    "MessageDeduplicationId",
-    "DeadLetterQueueSourceArn",
-)
-
 
 @dataclass
 class FakeLambdaContext:
@@ -196,28 +184,8 @@ def _attribute(value: Any) -> dict[str, Any]:
 
 
 def to_record(message: dict[str, Any], queue: Queue) -> dict[str, Any]:
-    """One ReceiveMessage result -> one record of the Lambda SQS event, exactly as AWS shapes it."""
-    system = message.get("Attributes", {})
-    attributes = {}
-    for name, attr in message.get("MessageAttributes", {}).items():
-        converted: dict[str, Any] = {"stringListValues": [], "binaryListValues": [], "dataType": attr["DataType"]}
-        if "BinaryValue" in attr:
-            converted["binaryValue"] = base64.b64encode(attr["BinaryValue"]).decode()
-        else:
-            converted["stringValue"] = attr["StringValue"]
-        attributes[name] = converted
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": {name: system[name] for name in _SYSTEM_ATTRIBUTES if name in system},
-        "messageAttributes": attributes,
-        "md5OfBody": message["MD5OfBody"],
-        "md5OfMessageAttributes": message.get("MD5OfMessageAttributes"),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue.arn,
-        "awsRegion": REGION,
-    }
+    """One ReceiveMessage result -> one record of the Lambda SQS event: the sandbox's own builder."""
+    return lambda_record(message, queue.arn, REGION, queue.fifo)
 
 
 def _received(message: dict[str, Any]) -> Received:

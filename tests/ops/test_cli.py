@@ -332,3 +332,28 @@ def test_runs_as_a_module() -> None:
     )
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == "error: unknown stack 'nope': no Pulumi.nope.yaml (stacks: dev, prod)\n"
+
+
+# --- expected errors only ----------------------------------------------------------------------------
+
+
+def test_a_refused_redrive_is_one_line_and_exit_2(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ops.dlq
+    import ops.redrive
+
+    def refuse(args: object) -> int:
+        raise ops.redrive.RedriveError("ap-a and ap-b.fifo are not the same queue type")
+
+    monkeypatch.setitem(ops.dlq.COMMANDS, "list", refuse)
+    assert one_line_error(cli("list", "--stack", "dev")) == "error: ap-a and ap-b.fifo are not the same queue type"
+
+
+def test_a_bug_raising_value_error_is_not_dressed_up_as_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ops.dlq
+
+    def buggy(args: object) -> int:
+        return int("not a number")  # a programming error, not the user's input
+
+    monkeypatch.setitem(ops.dlq.COMMANDS, "list", buggy)
+    with pytest.raises(ValueError, match="invalid literal for int"):
+        ops.dlq.main(["list", "--stack", "dev"])

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
-import time
+from collections.abc import Callable
 from typing import Any
+
+ELAPSE: Callable[[float], None] | None = None
+"""Set by a test to its fake clock's `advance`: `{"elapse": s}` makes the invocation take s seconds."""
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    if event.get("sleep"):
-        time.sleep(float(event["sleep"]))
+    if event.get("elapse"):
+        assert ELAPSE is not None, "set tests.sandbox.fake_entry.ELAPSE first"
+        ELAPSE(float(event["elapse"]))
     if event.get("raise"):
         raise RuntimeError(event["raise"])
     print("printed by the function")

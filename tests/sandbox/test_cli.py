@@ -106,3 +106,10 @@ def test_no_traceback_from_the_module_entry_point() -> None:
     assert result.returncode == 2
     expected = "error: unknown stack 'nope': no Pulumi.nope.yaml (stacks: dev, prod)"
     assert result.stderr.strip().splitlines() == [expected]
+
+
+def test_a_broken_plan_module_fails_loudly_instead_of_degrading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An ImportError of sandbox.plan is a bug to see, not a reason to offer a reduced `plan`."""
+    monkeypatch.setitem(sys.modules, "sandbox.plan", None)  # makes `import sandbox.plan` raise ImportError
+    with pytest.raises(ImportError, match=r"sandbox\.plan"):
+        main(["plan", "--stack", "dev"])

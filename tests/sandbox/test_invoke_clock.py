@@ -14,8 +14,29 @@ from moto import mock_aws
 from sandbox.clock import VirtualClock
 from sandbox.invoke import FUNCTION_OUTPUT, Invoker
 from sandbox.topology import FunctionSpec
+from tests.sandbox import fake_entry
 
 ENTRY = "tests.sandbox.fake_entry.handler"
+
+
+class FakeMonotonic:
+    """A monotonic clock that moves only when the fake function says its work took time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def monotonic(monkeypatch: pytest.MonkeyPatch) -> FakeMonotonic:
+    clock = FakeMonotonic()
+    monkeypatch.setattr(fake_entry, "ELAPSE", clock.advance)
+    return clock
 
 
 def function(timeout: int = 30, **env: str) -> FunctionSpec:
@@ -33,8 +54,10 @@ def process_env() -> Iterator[None]:
         os.environ.pop("SANDBOX_TEST_KEEP", None)
 
 
-def test_each_invocation_sees_exactly_its_function_environment_and_it_is_restored(process_env: None) -> None:
-    invoker = Invoker("eu-west-1", {"AWS_REGION": "eu-west-1"})
+def test_each_invocation_sees_exactly_its_function_environment_and_it_is_restored(
+    process_env: None, monotonic: FakeMonotonic
+) -> None:
+    invoker = Invoker("eu-west-1", {"AWS_REGION": "eu-west-1"}, monotonic=monotonic)
     before = dict(os.environ)
     first = invoker.invoke(function(AP_HANDLER="a:b", AP_CONSUMER="one"), {}).response
     second = invoker.invoke(function(AP_HANDLER="c:d"), {}).response
@@ -44,14 +67,16 @@ def test_each_invocation_sees_exactly_its_function_environment_and_it_is_restore
     assert first["env"]["AWS_LAMBDA_FUNCTION_NAME"] == "ap-t-fn" and first["region"] == "eu-west-1"
     assert "AP_CONSUMER" not in second["env"]  # nothing leaks from the previous invocation
     assert dict(os.environ) == before
-    assert 29_000 < first["remaining"] <= 30_000 and first["function_name"] == "ap-t-fn"
+    assert first["remaining"] == 30_000 and first["function_name"] == "ap-t-fn"
 
 
-def test_exceptions_and_timeouts_fail_the_invocation_as_a_whole() -> None:
-    invoker = Invoker("eu-west-1", {})
+def test_exceptions_and_timeouts_fail_the_invocation_as_a_whole(monotonic: FakeMonotonic) -> None:
+    invoker = Invoker("eu-west-1", {}, monotonic=monotonic)
     crashed = invoker.invoke(function(), {"raise": "boom"})
     assert crashed.error == "RuntimeError: boom" and not crashed.timed_out
-    late = invoker.invoke(function(timeout=1), {"sleep": 1.05})
+    on_time = invoker.invoke(function(timeout=1), {"elapse": 1.0})
+    assert on_time.error is None and on_time.response["remaining"] == 0 and on_time.duration == 1.0
+    late = invoker.invoke(function(timeout=1), {"elapse": 1.05})
     assert late.timed_out and late.response is None and late.error == "Task timed out after 1 s"
     discarded = invoker.invoke(function(), {}, discard_response="chaos")
     assert discarded.error == "chaos" and discarded.response is None

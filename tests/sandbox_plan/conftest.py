@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from sandbox.plan import Topology, build_topology, render_mermaid, render_tree
+from sandbox.plan import FlowGraph, build_flow_graph, render_mermaid, render_tree
 from stack_capture import Capture, capture_stack
 
 NODE_RE = re.compile(r'^\s*(\w+)(\{\{|\[\(|\(\[|\[)"(.*?)"')
@@ -62,16 +62,16 @@ def parse_mermaid(text: str) -> dict[str, Diagram]:
 @dataclass
 class Plan:
     capture: Capture
-    topology: Topology
+    graph: FlowGraph
     mermaid: str
     tree: str
     diagrams: dict[str, Diagram]
 
 
 def make_plan(capture: Capture) -> Plan:
-    topo = build_topology(capture)
-    mermaid = render_mermaid(topo)
-    return Plan(capture, topo, mermaid, render_tree(topo), parse_mermaid(mermaid))
+    graph = build_flow_graph(capture)
+    mermaid = render_mermaid(graph)
+    return Plan(capture, graph, mermaid, render_tree(graph), parse_mermaid(mermaid))
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import copy
 import itertools
 import json
 
-from sandbox.plan import FUNCTION, build_topology, render_mermaid
+from sandbox.plan import FUNCTION, build_flow_graph, render_mermaid
 from stack_capture import capture_stack
 from tests.sandbox_plan.conftest import Plan, make_plan, parse_mermaid
 
@@ -121,7 +121,7 @@ def test_edges_come_from_the_function_environment(dev: Plan) -> None:
     email = capture.named(FUNCTION, "email-function")
     tiers = json.loads(email.inputs["environment"]["variables"]["AP_RETRY_TIERS"])
     email.inputs["environment"]["variables"]["AP_RETRY_TIERS"] = json.dumps(tiers[::-1])
-    diagrams = parse_mermaid(render_mermaid(build_topology(capture)))
+    diagrams = parse_mermaid(render_mermaid(build_flow_graph(capture)))
     assert diagrams["media"].out("function:ap-dev-media-download", SOLID) == [
         ("function:ap-dev-media-download", SOLID, "returns", "queue:ap-dev-media-publish")
     ]
@@ -136,7 +136,7 @@ def test_redrive_falls_back_to_the_dead_letter_target_arn(dev: Plan) -> None:
     capture = copy.deepcopy(dev.capture)
     for r in capture.resources:
         r.property_dependencies = {}
-    assert parse_mermaid(render_mermaid(build_topology(capture))) == dev.diagrams
+    assert parse_mermaid(render_mermaid(build_flow_graph(capture))) == dev.diagrams
 
 
 def test_plan_is_deterministic_across_captures(dev: Plan) -> None:
