@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contract import aws
 from stack_capture import PROJECT_DIR, Capture, CapturedResource, UnknownStackError, capture_stack, stack_names
 
 QUEUE = "aws:sqs/queue:Queue"
@@ -327,7 +328,7 @@ def subscription_filter(r: CapturedResource) -> str:
 
 
 def mapping_summary(r: CapturedResource, *, short: bool = False) -> str:
-    parts = [f"batch {_num(r.inputs.get('batchSize', 10))}"]
+    parts = [f"batch {_num(r.inputs.get('batchSize', aws.ESM_BATCH_SIZE_DEFAULT))}"]
     window = _num(r.inputs.get("maximumBatchingWindowInSeconds") or 0)
     if window:
         parts.append(f"window {window} s")
