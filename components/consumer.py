@@ -26,8 +26,9 @@ class StackContext:
 
     region: str
     alarm_topic_arn: pulumi.Input[str]
+    powertools_layer_arn: pulumi.Input[str]
+    """The Powertools layer every function runs with (components.powertools.layer_arn)."""
     log_retention_days: int = d.LOG_RETENTION_DAYS
-    powertools_layer_version: int = d.POWERTOOLS_LAYER_VERSION
     architecture: str = d.ARCHITECTURE
     results_bucket: aws.s3.Bucket | None = None
 
@@ -153,9 +154,7 @@ class Consumer(pulumi.ComponentResource):
             timeout=s.timeout,
             memory_size=s.memory,
             architectures=[args.stack.architecture],
-            layers=[
-                d.powertools_layer_arn(args.stack.region, args.stack.powertools_layer_version, args.stack.architecture)
-            ],
+            layers=[args.stack.powertools_layer_arn],
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=variables),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),
