@@ -18,6 +18,7 @@ from components import defaults as d
 from components import policy_documents as docs
 from components.alarms import metric_alarm
 from components.config import ConsumerSettings
+from components.package import lambda_package
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ class Consumer(pulumi.ComponentResource):
             role=self.role.arn,
             runtime=d.LAMBDA_RUNTIME,
             handler=d.ENTRY_POINT,
-            code=pulumi.FileArchive(str(d.FUNCTIONS_DIR)),
+            code=lambda_package(),
             timeout=s.timeout,
             memory_size=s.memory,
             architectures=[args.stack.architecture],
