@@ -137,6 +137,9 @@ class FlatProgram:
             return "[" + ", ".join(self._render(v, candidates, referenced) for v in value) + "]"
         if isinstance(value, pulumi.FileArchive):
             return f"pulumi.FileArchive({value.path!r})"
+        if isinstance(value, pulumi.AssetArchive):
+            entries = (f"{k!r}: {self._render(v, candidates, referenced)}" for k, v in sorted(value.assets.items()))
+            return "pulumi.AssetArchive({" + ", ".join(entries) + "})"
         if isinstance(value, pulumi.FileAsset):
             return f"pulumi.FileAsset({value.path!r})"
         if value is None or isinstance(value, bool | int | float):
@@ -169,6 +172,8 @@ def write_flat_project(capture: Capture, config: dict[str, Any], directory: Path
 def _comparable(value: Any) -> Any:
     if isinstance(value, pulumi.FileArchive | pulumi.FileAsset):
         return (type(value).__name__, value.path)
+    if isinstance(value, pulumi.AssetArchive):
+        return ("AssetArchive", sorted((k, _comparable(v)) for k, v in value.assets.items()))
     if isinstance(value, dict):
         return {k: _comparable(v) for k, v in value.items()}
     if isinstance(value, list):

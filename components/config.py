@@ -129,7 +129,8 @@ class StackConfig:
     alarm_email: str | None = None
     alarms: AlarmThresholds = field(default_factory=AlarmThresholds)
     log_retention_days: int = d.LOG_RETENTION_DAYS
-    powertools_layer_version: int = d.POWERTOOLS_LAYER_VERSION
+    powertools_layer_version: int | None = None
+    """Explicit layer version; None resolves the layer of requirements.txt's release (components.powertools)."""
     architecture: str = d.ARCHITECTURE
 
     @property
@@ -222,9 +223,9 @@ def parse_stack_config(raw: Mapping[str, Any], *, stack: str, region: str | None
         errors.add("logRetentionDays", f"{retention_days!r} is not a CloudWatch Logs retention; allowed {allowed}")
         retention_days = d.LOG_RETENTION_DAYS
 
-    layer_version = errors.integer(
-        "async-pipelines", raw, "powertoolsLayerVersion", d.POWERTOOLS_LAYER_VERSION, 1, 10_000
-    )
+    layer_version = None
+    if "powertoolsLayerVersion" in raw:
+        layer_version = errors.integer("async-pipelines", raw, "powertoolsLayerVersion", 1, 1, 10_000)
     architecture = raw.get("architecture", d.ARCHITECTURE)
     if architecture not in d.ARCHITECTURES:
         errors.add("architecture", f"{architecture!r} is not allowed; allowed {', '.join(d.ARCHITECTURES)}")

@@ -18,6 +18,7 @@ from components import defaults as d
 from components import policy_documents as docs
 from components.alarms import metric_alarm
 from components.config import ConsumerSettings
+from components.package import lambda_package
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,9 @@ class StackContext:
 
     region: str
     alarm_topic_arn: pulumi.Input[str]
+    powertools_layer_arn: pulumi.Input[str]
+    """The Powertools layer every function runs with (components.powertools.layer_arn)."""
     log_retention_days: int = d.LOG_RETENTION_DAYS
-    powertools_layer_version: int = d.POWERTOOLS_LAYER_VERSION
     architecture: str = d.ARCHITECTURE
     results_bucket: aws.s3.Bucket | None = None
 
@@ -149,13 +151,11 @@ class Consumer(pulumi.ComponentResource):
             role=self.role.arn,
             runtime=d.LAMBDA_RUNTIME,
             handler=d.ENTRY_POINT,
-            code=pulumi.FileArchive(str(d.FUNCTIONS_DIR)),
+            code=lambda_package(),
             timeout=s.timeout,
             memory_size=s.memory,
             architectures=[args.stack.architecture],
-            layers=[
-                d.powertools_layer_arn(args.stack.region, args.stack.powertools_layer_version, args.stack.architecture)
-            ],
+            layers=[args.stack.powertools_layer_arn],
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=variables),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),

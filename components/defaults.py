@@ -38,7 +38,6 @@ RECEIVE_WAIT = aws.SQS_RECEIVE_WAIT_RANGE[1]
 
 # --- per-stack defaults -------------------------------------------------------------------
 LOG_RETENTION_DAYS = 30
-POWERTOOLS_LAYER_VERSION = 27
 ARCHITECTURE = "x86_64"
 OLDEST_MESSAGE_AGE_ALARM = 600  # seconds a message may wait before someone is told
 QUEUE_DEPTH_ALARM = 1000  # visible messages before someone is told
@@ -75,8 +74,25 @@ def physical_name(stack: str, pipeline: str, consumer: str | None = None) -> str
     return "-".join([NAME_PREFIX, stack, pipeline, *([consumer] if consumer else [])])
 
 
+BUCKET_PREFIX_MAX = 37
+"""pulumi_aws `s3.Bucket.bucket_prefix`: ≤ 37 characters; the provider appends a 26-character unique
+suffix, and S3 bucket names are at most 63 characters (S3 user guide, "General purpose bucket naming
+rules")."""
+
+
+def results_bucket_prefix(stack: str) -> str:
+    """`ap-<stack>-results-`: S3 names are global across ALL accounts, so the provider makes the name unique.
+
+    A fixed name like `ap-<stack>-results` fails with BucketAlreadyExists for the second user of this
+    project (or anyone who took the name). Long stack names are cut to fit `BUCKET_PREFIX_MAX`.
+    """
+    suffix = "-results-"
+    head = f"{NAME_PREFIX}-{stack}"[: BUCKET_PREFIX_MAX - len(suffix)].rstrip("-")
+    return head + suffix
+
+
 def powertools_layer_arn(region: str, version: int, architecture: str) -> str:
-    """AWS's public Powertools layer for python3.13 in the stack's region."""
+    """AWS's public Powertools layer for python3.13 in the stack's region, at an explicit layer version."""
     return (
         f"arn:aws:lambda:{region}:{POWERTOOLS_ACCOUNT}:layer:"
         f"AWSLambdaPowertoolsPythonV3-python313-{architecture}:{version}"

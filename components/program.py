@@ -12,7 +12,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components import defaults as d
 from components import policy_documents as docs
+from components import powertools
 from components.alarms import AlarmTopic, AlarmTopicArgs
 from components.chain import Chain, ChainArgs
 from components.config import ChainPipeline, FanOutPipeline, RetryPipeline, StackConfig
@@ -35,9 +37,9 @@ def build(config: StackConfig) -> dict[str, Any]:
         region=config.region,
         alarm_topic_arn=alarm_topic.topic.arn,
         log_retention_days=config.log_retention_days,
-        powertools_layer_version=config.powertools_layer_version,
+        powertools_layer_arn=powertools.layer_arn(config.region, config.architecture, config.powertools_layer_version),
         architecture=config.architecture,
-        results_bucket=results_bucket(f"{config.name_prefix}-results") if needs_bucket else None,
+        results_bucket=results_bucket(d.results_bucket_prefix(config.stack)) if needs_bucket else None,
     )
     outputs: dict[str, Any] = {"alarmTopicArn": alarm_topic.topic.arn}
     if stack.results_bucket is not None:
@@ -96,9 +98,13 @@ def _consumers(p: FanOutPipeline | ChainPipeline | RetryPipeline) -> list[Any]:
     return [p.consumer]
 
 
-def results_bucket(name: str) -> aws.s3.Bucket:
-    """Private, encrypted, TLS-only bucket that business functions write JSON results to."""
-    bucket = aws.s3.Bucket("results", bucket=name, force_destroy=False)
+def results_bucket(prefix: str) -> aws.s3.Bucket:
+    """Private, encrypted, TLS-only bucket that business functions write JSON results to.
+
+    Named by the provider from `prefix` (globally unique); everything reads the real name from the
+    bucket's outputs (`bucket`, `arn`): the stack output, the Lambda environment, the IAM grants.
+    """
+    bucket = aws.s3.Bucket("results", bucket_prefix=prefix, force_destroy=False)
     opts = pulumi.ResourceOptions(parent=bucket)
     aws.s3.BucketPublicAccessBlock(
         "results-public-access",

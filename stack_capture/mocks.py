@@ -18,6 +18,14 @@ def _suffix(name: str) -> str:
     return hashlib.sha1(name.encode()).hexdigest()[:7]
 
 
+def _prefixed_unique_name(prefix: str | None, logical_name: str) -> str | None:
+    """`bucket_prefix` + 26 digits, the length of the provider's unique suffix (a timestamp and a counter)."""
+    if not prefix:
+        return None
+    digits = str(int(hashlib.sha1(f"{prefix}{logical_name}".encode()).hexdigest(), 16))
+    return prefix + digits[:26]
+
+
 class AwsMocks(pulumi.runtime.Mocks):
     """Computed attributes the way AWS (and moto) spell them, deterministic per logical name."""
 
@@ -54,7 +62,7 @@ class AwsMocks(pulumi.runtime.Mocks):
             key_id = f"{_suffix(args.name)}-0000-4000-8000-{_suffix(args.name + 'k')}00000"
             return key_id, out | {"keyId": key_id, "arn": f"arn:aws:kms:{r}:{a}:key/{key_id}"}
         if t == "aws:s3/bucket:Bucket":
-            bucket = inputs.get("bucket") or name
+            bucket = inputs.get("bucket") or _prefixed_unique_name(inputs.get("bucketPrefix"), args.name) or name
             return bucket, out | {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
         if t == "aws:cloudwatch/metricAlarm:MetricAlarm":
             return name, out | {"name": name, "arn": f"arn:aws:cloudwatch:{r}:{a}:alarm:{name}"}
@@ -72,4 +80,31 @@ class AwsMocks(pulumi.runtime.Mocks):
             }, []
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region}, []
+        if args.token == "aws:ssm/getParameter:getParameter":
+            return self._ssm_parameter(str(args.args.get("name", ""))), []
         return {}, []
+
+    def _ssm_parameter(self, name: str) -> dict[str, Any]:
+        """Public parameters the program reads: Powertools' layer per release (`.../{arch}/python3.13/{version}`).
+
+        The value is the shape Powertools publishes (`AWSLambdaPowertoolsPythonV3-python313-{arch}:{N}`); the
+        layer version number N is AWS's to assign, so the mock answers 1.
+        """
+        value = ""
+        parts = name.split("/")
+        if name.startswith("/aws/service/powertools/python/") and len(parts) == 8:
+            architecture, runtime = parts[5], parts[6].replace(".", "")
+            value = (
+                f"arn:aws:lambda:{self.region}:017000801446:layer:"
+                f"AWSLambdaPowertoolsPythonV3-{runtime}-{architecture}:1"
+            )
+        return {
+            "name": name,
+            "value": value,
+            "insecureValue": value,
+            "type": "String",
+            "arn": f"arn:aws:ssm:{self.region}::parameter{name}",
+            "version": 1,
+            "withDecryption": True,
+            "id": name,
+        }

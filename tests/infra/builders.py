@@ -31,8 +31,12 @@ def consumer(name: str = "worker", **overrides: Any) -> ConsumerSettings:
     return ConsumerSettings(**settings)
 
 
+POWERTOOLS_LAYER = f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:1"
+
+
 def stack_context(**overrides: Any) -> StackContext:
-    return StackContext(**({"region": REGION, "alarm_topic_arn": ALARM_TOPIC} | overrides))
+    defaults = {"region": REGION, "alarm_topic_arn": ALARM_TOPIC, "powertools_layer_arn": POWERTOOLS_LAYER}
+    return StackContext(**(defaults | overrides))
 
 
 THRESHOLDS = AlarmThresholds(oldest_message_age=300, queue_depth=50)

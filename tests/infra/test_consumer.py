@@ -48,14 +48,15 @@ def _wired(settings=None, *, next_stage: bool = False, delays: tuple[int, ...] =
 
 @pulumi.runtime.test
 def test_function_runs_the_generic_entry_point_with_its_wiring(mocks):
-    c, queues, _ = _wired(consumer(timeout=45, memory=512), powertools_layer_version=30, architecture="arm64")
+    layer = f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:30"
+    c, queues, _ = _wired(consumer(timeout=45, memory=512), powertools_layer_arn=layer, architecture="arm64")
 
     def check(a: list) -> None:
         handler, runtime, timeout, memory, layers, archs, env, dlq_url, logging = a
         assert handler == "pipeline_runtime.entry.handler"
         assert runtime == "python3.13"
         assert (timeout, memory) == (45, 512)
-        assert layers == [f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:30"]
+        assert layers == [layer]
         assert archs == ["arm64"]
         v = env["variables"]
         assert v["AP_HANDLER"] == "handlers.orders:bill"

@@ -175,8 +175,9 @@ def test_chain_results_stage_gets_the_bucket_prefix_only():
     publish = role_policy_for(c, "ap-test-media-publish")
     (write,) = [s for s in publish if s["Sid"] == "WriteResults"]
     assert write["Action"] == ["s3:PutObject"]
-    assert write["Resource"] == "arn:aws:s3:::ap-test-results/media/publish/*"
-    assert env(c, "ap-test-media-publish")["AP_RESULTS_BUCKET"] == "ap-test-results"
+    bucket = c.outputs["resultsBucket"]
+    assert write["Resource"] == f"arn:aws:s3:::{bucket}/media/publish/*"
+    assert env(c, "ap-test-media-publish")["AP_RESULTS_BUCKET"] == bucket
     assert all(s["Sid"] != "WriteResults" for s in role_policy_for(c, "ap-test-media-download"))
 
 

@@ -96,9 +96,12 @@ def test_chain_forwards_each_stage_output_and_accounts_per_stage() -> None:
     )
     objects: dict[str, Any] = {}
 
+    bucket = media.capture.outputs["resultsBucket"]
+    assert bucket.startswith("ap-sbx-results-") and bucket != "ap-sbx-results"
+
     def read_results(aws: AwsClients) -> None:
-        for item in aws.s3.list_objects_v2(Bucket="ap-sbx-results").get("Contents", []):
-            body = aws.s3.get_object(Bucket="ap-sbx-results", Key=item["Key"])["Body"].read()
+        for item in aws.s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+            body = aws.s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
             objects[item["Key"]] = json.loads(body)
 
     result = run_stack(
