@@ -103,7 +103,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m sandbox", description="Run the stack's pipelines locally.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,plan}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,plan,cost}")
     run = commands.add_parser(
         "run",
         help="deploy the captured stack into moto and drive messages through it",
@@ -120,6 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
         plan.add_argument("--stack", required=True)
     else:
         add_arguments(plan)
+    from sandbox.cost.cli import add_arguments as add_cost_arguments
+
+    cost = commands.add_parser(
+        "cost",
+        help="monthly cost and capacity of the stack at a volume (measured in the sandbox, no AWS account)",
+        description="Run the stack's samples through the sandbox, meter every billed AWS request, scale it to the "
+        "monthly volume, add the fixed monthly costs, and show the top cost drivers and each consumer's capacity.",
+    )
+    add_cost_arguments(cost)
     return parser
 
 
@@ -230,6 +239,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sandbox.plan import main as plan_main
 
         return plan_main(args)
+    if args.command == "cost":
+        from sandbox.cost.cli import main as cost_main
+
+        return cost_main(args)
     return run_command(args)
 
 
