@@ -1,4 +1,4 @@
-"""`python -m sandbox run|plan`: the sandbox command line.
+"""`python -m sandbox run|plan|cost`: the sandbox command line.
 
 Bad input (unknown stack, invalid stack config, a bad messages file, a message for a missing or
 disabled pipeline, an unreachable endpoint, out-of-range options) is one line on stderr and exit

@@ -151,6 +151,12 @@ def main(args: argparse.Namespace) -> int:
             args.json.touch()
         capture = capture_stack(args.stack)
         measured = measure(args.stack, capture=capture, messages_file=args.messages)
+        unmeasured = [p for p, v in volumes.items() if v > 0 and not measured.published.get(p)]
+        if unmeasured:
+            raise CostInputError(
+                f"no messages were measured for pipeline(s) {', '.join(unmeasured)} of stack {args.stack!r}: "
+                "pass --messages FILE.jsonl with messages for them (or --volume NAME=0)"
+            )
     except (CostInputError, UnknownStackError, MessageError, SandboxError) as exc:
         return _error(str(exc))
     except (ConfigError, RunError) as exc:

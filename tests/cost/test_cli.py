@@ -94,3 +94,11 @@ def test_cost_of_the_dev_stack(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     # the diff command reads it back
     assert main(["cost", "--diff", str(tmp_path / "none.json"), str(out_json)]) == 0
     assert "#### Cost of stack `dev`" in capsys.readouterr().out
+
+
+def test_a_pipeline_without_measured_messages(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    messages = tmp_path / "orders-only.jsonl"
+    messages.write_text(json.dumps({"pipeline": "email", "body": {"to": "a@example.com", "subject": "s", "text": "t"}})
+                        + "\n")
+    err = one_line_error(capsys, "--messages", str(messages), "--volume", "email=10", "--volume", "orders=10")
+    assert "no messages were measured for pipeline(s) orders of stack 'dev'" in err
