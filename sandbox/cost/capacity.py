@@ -45,6 +45,9 @@ def consumer_capacity(
     concurrency, source = ESM_MAX_CONCURRENT_BATCHES, "Lambda's SQS scaling limit (1,000 batches)"
     if c.max_concurrency:
         concurrency, source = c.max_concurrency, "maxConcurrency"
+        if c.configured_max_concurrency and c.configured_max_concurrency != c.max_concurrency:
+            share = f"{c.max_concurrency} of {c.configured_max_concurrency}"
+            source = f"maxConcurrency ({share} on the main queue's mapping)"
     warnings = []
     if c.fifo:
         groups = fifo_groups if fifo_groups is not None else c.groups
@@ -57,7 +60,9 @@ def consumer_capacity(
     ceiling = concurrency * c.batch_size / (ms_batch / 1000.0) if ms_batch > 0 else float("inf")
     backlog = max(0.0, arrival - ceiling) * 3600.0
     if backlog > 0:
-        capped = f"`maxConcurrency: {c.max_concurrency}` caps it" if source == "maxConcurrency" else f"{source} caps it"
+        configured = c.configured_max_concurrency or c.max_concurrency
+        by_key = source.startswith("maxConcurrency")
+        capped = f"`maxConcurrency: {configured}` caps it" if by_key else f"{source} caps it"
         warnings.append(
             f"{arrival:,.1f} records/s arrive, at most {ceiling:,.1f}/s processed: backlog grows "
             f"{backlog:,.0f} per hour ({capped})"

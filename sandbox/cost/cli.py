@@ -10,8 +10,8 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 DEFAULT_MESSAGES_PER_MONTH = 5_000_000
 
@@ -78,20 +78,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      "file means the stack is new")
 
 
-def _enabled_pipelines(config: dict[str, Any]) -> tuple[list[str], list[str]]:
-    pipelines = config.get("async-pipelines:pipelines") or {}
-    enabled: list[str] = []
-    disabled: list[str] = []
-    for name, body in pipelines.items() if isinstance(pipelines, dict) else []:
-        (disabled if isinstance(body, dict) and body.get("enabled") is False else enabled).append(name)
-    return enabled, disabled
-
-
 def volumes_for(
-    stack: str, config: dict[str, Any], per_month: float | None, named: list[tuple[str, float]]
+    stack: str,
+    enabled: Sequence[str],
+    disabled: Sequence[str],
+    per_month: float | None,
+    named: list[tuple[str, float]],
 ) -> dict[str, float]:
     """Messages per month per enabled pipeline; raises CostInputError naming a bad pipeline."""
-    enabled, disabled = _enabled_pipelines(config)
     default = per_month if per_month is not None else (0.0 if named else float(DEFAULT_MESSAGES_PER_MONTH))
     volumes = {name: default for name in enabled}
     for name, value in named:
@@ -131,9 +125,9 @@ def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from components.config import ConfigError
-    from sandbox.capture import UnknownStackError, capture_stack, load_stack_config
     from sandbox.engine import SandboxError
     from sandbox.messages import MessageError
+    from stack_capture import UnknownStackError, capture_stack
 
     from .capacity import capacities
     from .drivers import top_drivers
@@ -144,12 +138,12 @@ def main(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     try:
-        config = load_stack_config(args.stack)
-        volumes = volumes_for(args.stack, config, args.messages_per_month, args.volume)
+        capture = capture_stack(args.stack)
+        volumes = volumes_for(args.stack, capture.enabled_pipelines, capture.disabled_pipelines,
+                              args.messages_per_month, args.volume)
         if args.json is not None:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.touch()
-        capture = capture_stack(args.stack)
         measured = measure(args.stack, capture=capture, messages_file=args.messages)
         unmeasured = [p for p, v in volumes.items() if v > 0 and not measured.published.get(p)]
         if unmeasured:

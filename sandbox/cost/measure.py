@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 
 from sandbox.api_calls import observe_api_calls
-from sandbox.capture import Capture, capture_stack
 from sandbox.engine import RunOptions, RunResult, run
 from sandbox.invoke import InvocationOutcome, observe_invocations
 from sandbox.messages import MessageSpec
 from sandbox.topology import FUNCTION, Topology, topology_from_capture
+from stack_capture import Capture, capture_stack
 
 from .meter import ENTRY, Attribution, Meter, Scope, Tally
 
@@ -60,6 +60,9 @@ class ConsumerProfile:
     batch_size: int
     batch_window: int
     max_concurrency: int | None
+    """The main queue's mapping's `MaximumConcurrency` (a consumer's `maxConcurrency` is split over its mappings)."""
+    configured_max_concurrency: int | None
+    """The consumer's `maxConcurrency` as configured: the sum over its mappings."""
     fifo: bool
     visibility_timeout: int
     mapped_queues: int
@@ -192,6 +195,9 @@ def _measurement(
             batch_size=main.batch_size,
             batch_window=main.batch_window,
             max_concurrency=main.max_concurrency,
+            configured_max_concurrency=(
+                sum(m.max_concurrency or 0 for m in maps) if any(m.max_concurrency for m in maps) else None
+            ),
             fifo=main.queue.fifo,
             visibility_timeout=min(m.queue.visibility_timeout for m in maps),
             mapped_queues=len(maps),

@@ -19,7 +19,7 @@ def test_ceiling_is_concurrency_times_batch_over_duration() -> None:
 
 
 def test_max_concurrency_caps_and_the_backlog_grows() -> None:
-    c = profile(max_concurrency=2, batch_size=10)
+    c = profile(max_concurrency=2, configured_max_concurrency=2, batch_size=10)
     cap = consumer_capacity(measurement(c), c, rate=50.0, duration_ms=1000, fifo_groups=None)
     assert cap.ceiling_per_second == pytest.approx(20)
     assert cap.backlog_per_hour == pytest.approx(30 * 3600)
@@ -41,3 +41,10 @@ def test_visibility_shorter_than_window_plus_timeout_warns() -> None:
     assert any("visibility timeout 30 s < batchWindow 10 s + timeout 30 s" in w for w in cap.warnings)
     ok = profile(visibility_timeout=190, batch_window=10, timeout=30)
     assert consumer_capacity(measurement(ok), ok, rate=0.1, duration_ms=None, fifo_groups=None).warnings == []
+
+
+def test_a_split_max_concurrency_caps_the_main_queue_at_its_share() -> None:
+    c = profile(max_concurrency=7, configured_max_concurrency=20, batch_size=10)
+    cap = consumer_capacity(measurement(c), c, rate=100.0, duration_ms=1000, fifo_groups=None)
+    assert cap.concurrency == 7 and "7 of 20" in cap.concurrency_source
+    assert any("`maxConcurrency: 20` caps it" in w for w in cap.warnings)

@@ -20,7 +20,8 @@ from sandbox.cost.meter import (
     read_units,
     write_units,
 )
-from sandbox.topology import FunctionSpec, MappingSpec, PipelineSpec, QueueSpec, Topology
+from sandbox.topology import FunctionSpec, MappingSpec, QueueSpec, Topology
+from stack_capture import PipelineOutputs
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -46,7 +47,7 @@ def topology() -> Topology:
     t.queues = {dlq.arn: dlq, main.arn: main}
     t.functions = {fn.arn: fn}
     t.mappings = [MappingSpec("m", main, fn, 10, 0, None, True)]
-    t.pipelines = {"p": PipelineSpec("p", "fanout", TOPIC, {"c": main.url}, {"c": dlq.url})}
+    t.pipelines = {"p": PipelineOutputs("p", "fanout", TOPIC, {"c": main.url}, {"c": dlq.url})}
     return t
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from sandbox.capture import PROJECT_DIR
+from stack_capture import PROJECT_DIR
 
 
 def cost_job() -> dict[str, Any]:
