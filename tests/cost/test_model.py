@@ -19,7 +19,8 @@ from .conftest import measure_single
 def profile(**changes: object) -> ConsumerProfile:
     base = ConsumerProfile(
         pipeline="p", consumer="c", function="fn", memory_mb=256, architecture="x86_64", timeout=30,
-        batch_size=10, batch_window=0, max_concurrency=None, configured_max_concurrency=None, fifo=False, visibility_timeout=180, mapped_queues=1,
+        batch_size=10, batch_window=0, max_concurrency=None, configured_max_concurrency=None, fifo=False,
+        visibility_timeout=180, mapped_queues=1,
         idempotency=True, records=100, polled_receives=10, received_bytes=100 * 1000, deleted_records=100,
         work_units={"dynamodb.wru": 200}, log_bytes=100 * 500, invocations=10, warm_ms_per_record=50.0, groups=0,
     )
