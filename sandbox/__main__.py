@@ -1,4 +1,4 @@
-"""`python -m sandbox run|plan`: the sandbox command line.
+"""`python -m sandbox run|plan|cost`: the sandbox command line.
 
 Bad input (unknown stack, invalid stack config, a bad messages file, a message for a missing or
 disabled pipeline, an unreachable endpoint, out-of-range options) is one line on stderr and exit
@@ -103,7 +103,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m sandbox", description="Run the stack's pipelines locally.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,plan}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,plan,cost}")
     run = commands.add_parser(
         "run",
         help="deploy the captured stack into moto and drive messages through it",
@@ -117,6 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
     from sandbox.plan import add_arguments as add_plan_arguments
 
     add_plan_arguments(plan)
+    from sandbox.cost.cli import add_arguments as add_cost_arguments
+
+    cost = commands.add_parser(
+        "cost",
+        help="monthly cost and capacity of the stack at a volume (measured in the sandbox, no AWS account)",
+        description="Run the stack's samples through the sandbox, meter every billed AWS request, scale it to the "
+        "monthly volume, add the fixed monthly costs, and show the top cost drivers and each consumer's capacity.",
+    )
+    add_cost_arguments(cost)
     return parser
 
 
@@ -227,6 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sandbox.plan import main as plan_main
 
         return plan_main(args)
+    if args.command == "cost":
+        from sandbox.cost.cli import main as cost_main
+
+        return cost_main(args)
     return run_command(args)
 
 

@@ -58,6 +58,19 @@ class FunctionOutput(io.TextIOBase):
 
 FUNCTION_OUTPUT = FunctionOutput()
 
+InvocationObserver = Callable[["FunctionSpec", dict[str, Any], "InvocationOutcome"], None]
+_INVOCATION_OBSERVERS: list[InvocationObserver] = []
+
+
+@contextmanager
+def observe_invocations(observer: InvocationObserver) -> Iterator[None]:
+    """Call `observer(function, event, outcome)` after every invocation inside the block (cost metering)."""
+    _INVOCATION_OBSERVERS.append(observer)
+    try:
+        yield
+    finally:
+        _INVOCATION_OBSERVERS.remove(observer)
+
 
 class LambdaContext:
     """The attributes of Lambda's context object that runtimes and Powertools read."""
@@ -85,6 +98,8 @@ class InvocationOutcome:
     """Set when the invocation failed as a whole (exception, timeout): the batch returns to the queue."""
     duration: float
     timed_out: bool = False
+    cpu_seconds: float = 0.0
+    """CPU time of the invocation in this process (moto included): steadier than `duration` on a busy machine."""
 
 
 def lambda_environment(function: FunctionSpec, extra: Mapping[str, str]) -> dict[str, str]:
@@ -155,7 +170,7 @@ class Invoker:
             entry = self._entries[function.handler] = resolve_entry(function.handler)
         context = LambdaContext(function, self.region, self.monotonic)
         env = lambda_environment(function, self.extra_env)
-        started = self.monotonic()
+        started, started_cpu = self.monotonic(), time.process_time()
         response: Any = None
         error: str | None = None
         with swapped_environ(env), redirect_stdout(FUNCTION_OUTPUT), redirect_stderr(FUNCTION_OUTPUT):
@@ -163,9 +178,13 @@ class Invoker:
                 response = entry(event, context)
             except Exception as exc:  # a failed invocation, as Lambda would report it
                 error = f"{type(exc).__name__}: {exc}"
-        duration = self.monotonic() - started
+        duration, cpu = self.monotonic() - started, time.process_time() - started_cpu
         if error is None and duration > function.timeout:
-            return InvocationOutcome(None, f"Task timed out after {function.timeout} s", duration, timed_out=True)
-        if error is None and discard_response:
-            return InvocationOutcome(None, discard_response, duration, timed_out=True)
-        return InvocationOutcome(response, error, duration)
+            outcome = InvocationOutcome(None, f"Task timed out after {function.timeout} s", duration, True, cpu)
+        elif error is None and discard_response:
+            outcome = InvocationOutcome(None, discard_response, duration, True, cpu)
+        else:
+            outcome = InvocationOutcome(response, error, duration, cpu_seconds=cpu)
+        for observer in _INVOCATION_OBSERVERS:
+            observer(function, event, outcome)
+        return outcome

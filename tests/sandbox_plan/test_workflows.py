@@ -211,7 +211,9 @@ def test_every_job_states_least_permissions(workflow: str) -> None:
         permissions = job.get("permissions")
         assert isinstance(permissions, dict), f"{name}: no job-level permissions"
         assumes_aws_role = bool(uses(job, "aws-actions/configure-aws-credentials@"))
-        comments = any(s.get("with", {}).get("comment-on-pr") is True for s in pulumi_steps(job))
+        comments = any(s.get("with", {}).get("comment-on-pr") is True for s in pulumi_steps(job)) or any(
+            "gh api" in str(s.get("run", "")) and "/comments" in str(s.get("run", "")) for s in steps(job)
+        )  # the Pulumi action's preview comment, or the cost job's comment through the REST API
         expected = {"contents": "read"}
         if assumes_aws_role:
             expected["id-token"] = "write"

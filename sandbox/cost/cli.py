@@ -1,0 +1,172 @@
+"""`python -m sandbox cost`: what the stack costs per month and how far each consumer scales.
+
+Bad input (negative or malformed volume, unknown or disabled pipeline, unknown stack, bad config,
+unreadable diff file) is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+DEFAULT_MESSAGES_PER_MONTH = 5_000_000
+
+
+class CostInputError(ValueError):
+    """Bad command-line input: one line, exit 2."""
+
+
+def _count(text: str) -> float:
+    try:
+        value = float(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a non-negative, finite number")
+    return value
+
+
+def _volume(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not PIPELINE=MESSAGES")
+    return name.strip(), _count(value.strip())
+
+
+def _positive(text: str) -> float:
+    value = _count(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return value
+
+
+def _groups(text: str) -> int:
+    value = _count(text)
+    if value < 1 or value != int(value):
+        raise argparse.ArgumentTypeError(f"{text} must be a whole number ≥ 1")
+    return int(value)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", default="dev", help="stack name: Pulumi.<stack>.yaml (default: dev)")
+    volume = parser.add_argument_group("volume")
+    volume.add_argument("--messages-per-month", type=_count, metavar="N",
+                        help=f"messages published into each enabled pipeline (default {DEFAULT_MESSAGES_PER_MONTH:,}"
+                        " unless --volume is given)")
+    volume.add_argument("--volume", type=_volume, action="append", default=[], metavar="PIPELINE=N",
+                        help="messages per month into one pipeline (repeatable); pipelines not named get "
+                        "--messages-per-month, or 0 when only --volume is given")
+    volume.add_argument("--messages", type=Path, metavar="FILE.jsonl",
+                        help="measure with these messages instead of the built-in samples (your traffic mix)")
+    model = parser.add_argument_group("model")
+    model.add_argument("--duration-ms", type=_positive, metavar="MS",
+                       help="duration of every invocation (default: measured per record in the sandbox)")
+    model.add_argument("--free-tier", action="store_true", help="subtract AWS's always-free monthly allowances")
+    model.add_argument("--rate", type=_count, metavar="MSG/S",
+                       help="capacity: messages per second published into each pipeline "
+                       "(default: the monthly volume's average rate)")
+    model.add_argument("--fifo-groups", type=_groups, metavar="N",
+                       help="capacity: FIFO message groups in your traffic (default: those the samples used)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON (sandbox/cost/report.py)")
+    out.add_argument("--diff", nargs=2, type=Path, metavar=("BASE.json", "HEAD.json"),
+                     help="print the markdown cost difference of two --json reports (no run); a missing BASE "
+                     "file means the stack is new")
+
+
+def volumes_for(
+    stack: str,
+    enabled: Sequence[str],
+    disabled: Sequence[str],
+    per_month: float | None,
+    named: list[tuple[str, float]],
+) -> dict[str, float]:
+    """Messages per month per enabled pipeline; raises CostInputError naming a bad pipeline."""
+    default = per_month if per_month is not None else (0.0 if named else float(DEFAULT_MESSAGES_PER_MONTH))
+    volumes = {name: default for name in enabled}
+    for name, value in named:
+        if name in disabled:
+            raise CostInputError(f"--volume {name}: pipeline {name!r} is disabled in stack {stack!r}")
+        if name not in volumes:
+            known = ", ".join(enabled) or "none"
+            raise CostInputError(f"--volume {name}: no pipeline {name!r} in stack {stack!r} (pipelines: {known})")
+        volumes[name] = value
+    return volumes
+
+
+def _error(message: str) -> int:
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
+
+
+def diff_command(base: Path, head: Path) -> int:
+    from .report import DiffError, diff_markdown, load_report
+
+    try:
+        head_report = load_report(head)
+        if head_report is None:
+            return _error(f"--diff: {head} does not exist")
+        print(diff_markdown(load_report(base), head_report), end="")
+    except DiffError as exc:
+        return _error(str(exc))
+    return 0
+
+
+def main(args: argparse.Namespace) -> int:
+    """`sandbox cost`: 0 printed, 2 bad input."""
+    if args.diff:
+        return diff_command(*args.diff)
+    from botocore.exceptions import BotoCoreError
+    from pulumi.errors import RunError
+    from rich.console import Console
+
+    from components.config import ConfigError
+    from sandbox.engine import SandboxError
+    from sandbox.messages import MessageError
+    from stack_capture import UnknownStackError, capture_stack
+
+    from .capacity import capacities
+    from .drivers import top_drivers
+    from .measure import measure
+    from .model import estimate
+    from .prices import SECONDS_PER_MONTH
+    from .report import render, to_json
+
+    started = time.monotonic()
+    try:
+        capture = capture_stack(args.stack)
+        volumes = volumes_for(args.stack, capture.enabled_pipelines, capture.disabled_pipelines,
+                              args.messages_per_month, args.volume)
+        if args.json is not None:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.touch()
+        measured = measure(args.stack, capture=capture, messages_file=args.messages)
+        unmeasured = [p for p, v in volumes.items() if v > 0 and not measured.published.get(p)]
+        if unmeasured:
+            raise CostInputError(
+                f"no messages were measured for pipeline(s) {', '.join(unmeasured)} of stack {args.stack!r}: "
+                "pass --messages FILE.jsonl with messages for them (or --volume NAME=0)"
+            )
+    except (CostInputError, UnknownStackError, MessageError, SandboxError) as exc:
+        return _error(str(exc))
+    except (ConfigError, RunError) as exc:
+        return _error(f"stack {args.stack!r}: {exc}")
+    except BotoCoreError as exc:
+        return _error(f"sandbox run failed: {exc}")
+    except OSError as exc:
+        return _error(f"{exc.filename or ''}: {exc.strerror or exc}")
+    est = estimate(measured, volumes, duration_ms=args.duration_ms, free_tier=args.free_tier)
+    drivers = top_drivers(measured, est)
+    rates = {p: (args.rate if args.rate is not None else v / SECONDS_PER_MONTH) for p, v in volumes.items()}
+    capacity = capacities(measured, rates, args.duration_ms, args.fifo_groups)
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    render(est, drivers, capacity, console)
+    console.print(f"\n(measured and priced in {time.monotonic() - started:.1f} s)", style="dim")
+    if args.json is not None:
+        report = to_json(est, measured, drivers, capacity, rates)
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return 0
