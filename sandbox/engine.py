@@ -136,25 +136,37 @@ def _reset_runtime() -> None:
     reset_caches()
 
 
-def run(options: RunOptions) -> RunResult:
-    """One run; raises SandboxError (or UnknownStackError, MessageError, ConfigError) on bad input."""
-    _check_options(options)
-    started = time.monotonic()
-    capture = options.capture or capture_stack(options.stack, config=options.config)
-    topology = topology_from_capture(capture)
-    specs = _message_specs(options, topology, capture.disabled_pipelines)
-    rng = random.Random(options.seed)
-    # A fresh in-process moto makes seeded ids reproducible; a long-lived emulator keeps idempotency
-    # records from earlier runs, so there every run needs ids of its own.
-    run_id = f"sbx-{(uuid.uuid4() if options.endpoint_url else uuid.UUID(int=rng.getrandbits(128))).hex[:8]}"
-    messages = build(specs, run_id=run_id, count=options.count, poison_rate=options.poison_rate, rng=rng)
+@dataclass
+class Live:
+    """A materialised stack with its mappings, clock and ledger: what a run or `sandbox serve` drives."""
 
+    topology: Topology
+    aws: AwsClients
+    clock: Clock
+    state: QueueState
+    ledger: Ledger
+    mappings: list[EventSourceMapping]
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted({m.spec.queue.name for m in self.mappings})
+
+
+@contextmanager
+def start(
+    topology: Topology,
+    endpoint_url: str | None = None,
+    chaos: Chaos | None = None,
+    function_logs: TextIO | None = None,
+) -> Iterator[Live]:
+    """Materialise `topology` (in-process moto on a virtual clock, or at `endpoint_url` on real time)."""
+    chaos = chaos or Chaos()
     with ExitStack() as stack:
         clock: Clock
         state: QueueState
-        if options.endpoint_url:
+        if endpoint_url:
             clock = RealClock()
-            aws = AwsClients.create(topology.region, options.endpoint_url)
+            aws = AwsClients.create(topology.region, endpoint_url)
             aws.check_reachable()
             state = ApiState(aws)
         else:
@@ -169,20 +181,48 @@ def run(options: RunOptions) -> RunResult:
             state = MotoState(topology.region)
         _reset_runtime()
         stack.callback(_reset_runtime)  # nor may later code in this process reuse this run's clients
-        materialize(topology, aws, purge=bool(options.endpoint_url))
+        materialize(topology, aws, purge=bool(endpoint_url))
         ledger = Ledger(topology, clock.now)
         stack.enter_context(observe_outcomes(ledger))
-        stack.enter_context(_function_output(options.function_logs))
+        stack.enter_context(_function_output(function_logs))
         invoker = Invoker(topology.region, aws.function_environment())
-        chaos = Chaos(options.duplicate_rate, options.transient_rate, options.seed)
+        seed = chaos.seed or 0
         mappings = [
             EventSourceMapping(
-                spec, aws, clock, invoker, ledger, chaos, random.Random(f"{options.seed}:{spec.uuid}"), state.receivable
+                spec, aws, clock, invoker, ledger, chaos, random.Random(f"{seed}:{spec.uuid}"), state.receivable
             )
             for spec in topology.mappings
         ]
+        yield Live(topology, aws, clock, state, ledger, mappings)
+
+
+def next_event(live: Live) -> float | None:
+    """When something can next happen while every mapping is idle: a window closes, a message becomes receivable."""
+    candidates = [d for m in live.mappings if (d := m.window_deadline) is not None]
+    upcoming = live.state.next_event(live.sources, live.clock.now())
+    if upcoming is not None:
+        candidates.append(upcoming)
+    return min(candidates) if candidates else None
+
+
+def run(options: RunOptions) -> RunResult:
+    """One run; raises SandboxError (or UnknownStackError, MessageError, ConfigError) on bad input."""
+    _check_options(options)
+    started = time.monotonic()
+    capture = options.capture or capture_stack(options.stack, config=options.config)
+    topology = topology_from_capture(capture)
+    specs = _message_specs(options, topology, capture.disabled_pipelines)
+    rng = random.Random(options.seed)
+    # A fresh in-process moto makes seeded ids reproducible; a long-lived emulator keeps idempotency
+    # records from earlier runs, so there every run needs ids of its own.
+    run_id = f"sbx-{(uuid.uuid4() if options.endpoint_url else uuid.UUID(int=rng.getrandbits(128))).hex[:8]}"
+    messages = build(specs, run_id=run_id, count=options.count, poison_rate=options.poison_rate, rng=rng)
+
+    chaos = Chaos(options.duplicate_rate, options.transient_rate, options.seed)
+    with start(topology, options.endpoint_url, chaos, options.function_logs) as live:
+        clock, aws, state, ledger = live.clock, live.aws, live.state, live.ledger
         publisher = Publisher(topology, aws, messages, ledger.accept, options.wave)
-        drained, stopped_by = _drain(options, clock, state, mappings, publisher, ledger, started)
+        drained, stopped_by = _drain(options, live, publisher, started)
 
         sources = [m.queue.name for m in topology.mappings]
         now = clock.now()
@@ -218,17 +258,10 @@ def run(options: RunOptions) -> RunResult:
     return RunResult(report, ledger, topology, snapshots)
 
 
-def _drain(
-    options: RunOptions,
-    clock: Clock,
-    state: QueueState,
-    mappings: list[EventSourceMapping],
-    publisher: Publisher,
-    ledger: Ledger,
-    started: float,
-) -> tuple[bool, str | None]:
+def _drain(options: RunOptions, live: Live, publisher: Publisher, started: float) -> tuple[bool, str | None]:
     """The main loop (module docstring); returns (drained, what stopped it early)."""
-    sources = sorted({m.spec.queue.name for m in mappings})
+    clock, state, mappings, ledger = live.clock, live.state, live.mappings, live.ledger
+    sources = live.sources
     to_publish = len(publisher.pending)
     last_progress = 0.0
 
@@ -258,10 +291,7 @@ def _drain(
         if not holding and state.depth(sources) == 0:
             report_progress(force=True)
             return True, None
-        candidates = [d for m in mappings if (d := m.window_deadline) is not None]
-        upcoming = state.next_event(sources, clock.now())
-        if upcoming is not None:
-            candidates.append(upcoming)
-        if not candidates:
+        wake = next_event(live)
+        if wake is None:
             return False, "stalled"
-        clock.sleep_until(min(candidates))
+        clock.sleep_until(wake)
