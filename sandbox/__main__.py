@@ -278,8 +278,8 @@ def serve_command(args: argparse.Namespace) -> int:
     from pulumi.errors import RunError
 
     from components.config import ConfigError
-    from stack_capture import UnknownStackError
     from sandbox.serve import PortInUse, ServeOptions, serve
+    from stack_capture import UnknownStackError
 
     stop = threading.Event()
 
