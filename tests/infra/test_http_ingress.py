@@ -35,6 +35,11 @@ def one(capture: Capture, type_: str, prefix: str = "") -> CapturedResource:
     return found
 
 
+def api_id(capture: Capture, pipeline: str) -> str:
+    """The REST API's id, as its child resources reference it."""
+    return str(one(capture, "aws:apigateway/resource:Resource", f"{pipeline}-ingress-resource").inputs["restApi"])
+
+
 def test_no_http_means_no_api_gateway_at_all() -> None:
     capture = capture_pipelines({"email": RETRY, "orders": FANOUT, "media": CHAIN}, apiGatewayCloudWatchRole=True)
     assert [r for r in capture.resources if r.type.startswith("aws:apigateway/")] == []
@@ -121,9 +126,8 @@ def test_alarms_on_5xx_and_4xx_rate_notify_the_alarm_topic() -> None:
 
 def test_http_url_in_the_outputs() -> None:
     capture = capture_pipelines({"email": {**RETRY, "http": {}}, "media": CHAIN})
-    api = one(capture, "aws:apigateway/restApi:RestApi")
     assert capture.outputs["pipelines"]["email"]["httpUrl"] == (
-        f"https://{api.outputs['id']}.execute-api.{REGION}.amazonaws.com/v1/pipelines/email"
+        f"https://{api_id(capture, 'email')}.execute-api.{REGION}.amazonaws.com/v1/pipelines/email"
     )
     assert "httpUrl" not in capture.outputs["pipelines"]["media"]
 
@@ -142,12 +146,13 @@ def test_api_key_auth_with_a_throttled_usage_plan() -> None:
     key = one(capture, "aws:apigateway/apiKey:ApiKey")
     plan = one(capture, "aws:apigateway/usagePlan:UsagePlan")
     link = one(capture, "aws:apigateway/usagePlanKey:UsagePlanKey")
-    api = one(capture, "aws:apigateway/restApi:RestApi")
-    assert plan.inputs["apiStages"] == [{"apiId": api.outputs["id"], "stage": "v1"}]
+    assert plan.inputs["apiStages"] == [{"apiId": api_id(capture, "email"), "stage": "v1"}]
     assert plan.inputs["throttleSettings"] == {"rateLimit": 5, "burstLimit": 9}
+    # the mocks give a resource without a computed id the id "<logical name>-id"
     assert (link.inputs["keyId"], link.inputs["keyType"], link.inputs["usagePlanId"]) == (
-        key.outputs["id"], "API_KEY", plan.outputs["id"])
-    assert capture.outputs["pipelines"]["email"]["httpApiKeyId"] == key.outputs["id"]
+        f"{key.name}-id", "API_KEY", f"{plan.name}-id")
+    assert key.inputs["enabled"] is True
+    assert capture.outputs["pipelines"]["email"]["httpApiKeyId"] == f"{key.name}-id"
 
 
 def test_public_api_is_tagged_for_the_policy_pack() -> None:
@@ -248,7 +253,7 @@ def test_account_cloudwatch_role_only_when_switched_on() -> None:
 
 
 @pulumi.runtime.test
-def test_component_outputs_its_url(mocks: Any) -> None:
+def test_component_outputs_its_url(mocks):
     settings = HttpSettings(entry_limit=1_048_576, max_body_bytes=1_048_576)
     ingress = HttpIngress(
         "jobs-ingress",
