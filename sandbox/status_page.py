@@ -15,7 +15,7 @@ from typing import Any
 
 from sandbox import plan
 
-NODE_W, NODE_H, COL_W, ROW_H, BAND_GAP, TOP = 230, 58, 290, 78, 40, 34
+NODE_W, NODE_H, COL_W, ROW_H, BAND_GAP, TOP = 205, 58, 250, 74, 36, 34
 
 
 def _layout(topo: plan.Topology, p: plan.Pipeline) -> dict[str, tuple[int, int]]:
@@ -43,16 +43,19 @@ def _layout(topo: plan.Topology, p: plan.Pipeline) -> dict[str, tuple[int, int]]
         at[urn] = (col, rows.get(col, 0))
         rows[col] = rows.get(col, 0) + 1
     dlq_row = max(rows.values(), default=1)
-    used: set[int] = set()
+    last_col = max(column.values(), default=0)
+    taken = set(at.values())
     for urn in p.nodes:
         if urn not in topo.dlqs:
             continue
-        sources = [e.src for e in topo.in_edges(urn) if e.src in at]
-        col = min((at[s][0] for s in sources), default=0)
-        while col in used:
-            col += 1
-        used.add(col)
-        at[urn] = (col, dlq_row)
+        sources = [e.src for e in topo.in_edges(urn) if e.src in at and topo.by_urn[e.src].type == plan.QUEUE]
+        source = at[sources[0]] if sources else (0, 0)
+        # below a queue that has its column to itself (chain, retry); else right of the stacked queues (fan-out)
+        spot = (source[0], dlq_row) if rows.get(source[0], 0) == 1 else (last_col + 1, source[1])
+        while spot in taken:
+            spot = (spot[0] + 1, spot[1]) if spot[1] == dlq_row else (spot[0], spot[1] + 1)
+        taken.add(spot)
+        at[urn] = spot
     return at
 
 
@@ -135,6 +138,7 @@ def diagram_svg(topo: plan.Topology) -> str:
 
 STYLE = """
 body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:16px;color:#222}
+#diagram{max-width:100%;height:auto}
 h1{font-size:20px;margin:0 0 4px} .sub{color:#666;font-size:13px;margin-bottom:12px}
 svg .node rect{fill:#eef4fb;stroke:#4a78a8;stroke-width:1.2}
 svg .node.topic rect{fill:#fff4e0;stroke:#c98a1b} svg .node.function rect{fill:#eef8ee;stroke:#3c8d3c}
