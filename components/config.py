@@ -19,6 +19,7 @@ import jmespath
 import jmespath.exceptions
 
 from components import defaults as d
+from components.http_config import HttpSettings, parse_http
 
 PatternName = Literal["fanout", "chain", "retry"]
 PATTERNS: tuple[PatternName, ...] = ("fanout", "chain", "retry")
@@ -41,7 +42,15 @@ CONSUMER_KEYS = (
     "idempotency",
     "results",
 )
-STACK_KEYS = ("pipelines", "alarmEmail", "alarms", "logRetentionDays", "powertoolsLayerVersion", "architecture")
+STACK_KEYS = (
+    "pipelines",
+    "alarmEmail",
+    "alarms",
+    "logRetentionDays",
+    "powertoolsLayerVersion",
+    "architecture",
+    "apiGatewayCloudWatchRole",
+)
 ALARM_KEYS = ("oldestMessageAge", "queueDepth")
 
 
@@ -92,6 +101,8 @@ class FanOutPipeline:
     fifo: bool = False
     enabled: bool = True
     pattern: PatternName = "fanout"
+    http: HttpSettings | None = None
+    """HTTP ingress in front of the topic; None = none."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,8 @@ class ChainPipeline:
     stages: tuple[ConsumerSettings, ...]
     enabled: bool = True
     pattern: PatternName = "chain"
+    http: HttpSettings | None = None
+    """HTTP ingress in front of the first stage's queue; None = none."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,8 @@ class RetryPipeline:
     """Delay of each retry tier, in the order a message goes through them."""
     enabled: bool = True
     pattern: PatternName = "retry"
+    http: HttpSettings | None = None
+    """HTTP ingress in front of the main queue; None = none."""
 
 
 Pipeline = FanOutPipeline | ChainPipeline | RetryPipeline
@@ -132,6 +147,8 @@ class StackConfig:
     powertools_layer_version: int | None = None
     """Explicit layer version; None resolves the layer of requirements.txt's release (components.powertools)."""
     architecture: str = d.ARCHITECTURE
+    api_gateway_cloudwatch_role: bool = False
+    """Manage the region's API Gateway account setting (the CloudWatch Logs role access logs need)."""
 
     @property
     def enabled_pipelines(self) -> tuple[Pipeline, ...]:
@@ -231,6 +248,8 @@ def parse_stack_config(raw: Mapping[str, Any], *, stack: str, region: str | None
         errors.add("architecture", f"{architecture!r} is not allowed; allowed {', '.join(d.ARCHITECTURES)}")
         architecture = d.ARCHITECTURE
 
+    cloudwatch_role = errors.boolean("async-pipelines", raw, "apiGatewayCloudWatchRole", False)
+
     if not isinstance(stack, str) or not NAME_RE.match(stack):
         errors.add("stack", f"stack name {stack!r} must be 1–31 of a-z, 0-9 and '-' (it prefixes every resource)")
 
@@ -255,7 +274,14 @@ def parse_stack_config(raw: Mapping[str, Any], *, stack: str, region: str | None
         log_retention_days=retention_days,
         powertools_layer_version=layer_version,
         architecture=architecture,
+        api_gateway_cloudwatch_role=cloudwatch_role,
     )
+
+
+def _http(errors: _Errors, path: str, raw: Mapping[str, Any], *, fifo: bool, topic_entry: bool) -> HttpSettings | None:
+    if "http" not in raw:
+        return None
+    return parse_http(errors, f"{path}.http", raw["http"], fifo=fifo, topic_entry=topic_entry)
 
 
 def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str) -> Pipeline | None:
@@ -270,7 +296,8 @@ def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str
     enabled = errors.boolean(path, raw, "enabled", True)
     fifo = errors.boolean(path, raw, "fifo", False)
     if pattern == "fanout":
-        errors.unknown_keys(path, raw, ("pattern", "enabled", "fifo", "subscribers"))
+        errors.unknown_keys(path, raw, ("pattern", "enabled", "fifo", "subscribers", "http"))
+        http = _http(errors, path, raw, fifo=fifo, topic_entry=True)
         subs = errors.mapping(f"{path}.subscribers", raw.get("subscribers"))
         if not subs:
             if subs is not None:
@@ -282,9 +309,10 @@ def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str
             sub = _parse_subscriber(errors, sub_path, str(sub_name), sub_body, fifo, stack, name)
             if sub is not None:
                 subscribers.append(sub)
-        return FanOutPipeline(name=name, subscribers=tuple(subscribers), fifo=fifo, enabled=enabled)
+        return FanOutPipeline(name=name, subscribers=tuple(subscribers), fifo=fifo, enabled=enabled, http=http)
     if pattern == "chain":
-        errors.unknown_keys(path, raw, ("pattern", "enabled", "fifo", "stages"))
+        errors.unknown_keys(path, raw, ("pattern", "enabled", "fifo", "stages", "http"))
+        http = _http(errors, path, raw, fifo=fifo, topic_entry=False)
         stages_raw = raw.get("stages")
         if not isinstance(stages_raw, list) or not stages_raw:
             errors.add(f"{path}.stages", f"{stages_raw!r}: needs a list of at least one stage")
@@ -311,9 +339,10 @@ def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str
             )
             if stage is not None:
                 stages.append(stage)
-        return ChainPipeline(name=name, stages=tuple(stages), enabled=enabled)
+        return ChainPipeline(name=name, stages=tuple(stages), enabled=enabled, http=http)
     # retry
-    errors.unknown_keys(path, raw, ("pattern", "enabled", "retries", *CONSUMER_KEYS))
+    errors.unknown_keys(path, raw, ("pattern", "enabled", "retries", "http", *CONSUMER_KEYS))
+    http = _http(errors, path, raw, fifo=fifo, topic_entry=False)
     consumer_raw = {k: v for k, v in raw.items() if k in CONSUMER_KEYS and k != "fifo"}
     delays = _parse_retries(errors, f"{path}.retries", raw.get("retries"))
     consumer = _parse_consumer(
@@ -321,7 +350,7 @@ def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str
     )
     if consumer is None or delays is None:
         return None
-    return RetryPipeline(name=name, consumer=consumer, delays=delays, enabled=enabled)
+    return RetryPipeline(name=name, consumer=consumer, delays=delays, enabled=enabled, http=http)
 
 
 def _parse_retries(errors: _Errors, path: str, value: Any) -> tuple[int, ...] | None:

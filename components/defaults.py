@@ -123,3 +123,27 @@ def split_max_concurrency(total: int, mappings: int) -> list[int]:
 def min_max_concurrency(mappings: int) -> int:
     """The smallest consumer `maxConcurrency` that leaves every one of its mappings AWS's minimum of 2."""
     return MAX_CONCURRENCY_RANGE[0] * mappings
+
+
+# --- HTTP ingress (issue 9; docs/http.md) ---------------------------------------------------
+HTTP_AUTHS = ("iam", "apiKey", "none")
+HTTP_AUTH = "iam"
+"""SigV4 (API Gateway `AWS_IAM`): callers need an IAM identity allowed `execute-api:Invoke`."""
+HTTP_THROTTLE_RATE = 50.0
+"""Steady requests per second per pipeline API (API Gateway stage `throttlingRateLimit`)."""
+HTTP_THROTTLE_BURST = 100
+"""Token-bucket size (API Gateway stage `throttlingBurstLimit`)."""
+HTTP_THROTTLE_RATE_MAX = 10_000.0
+HTTP_THROTTLE_BURST_MAX = 5_000
+"""API Gateway's default account quota per region: 10,000 requests/s, burst 5,000; a stage cannot exceed it."""
+SNS_MAX_MESSAGE_BYTES = 262_144
+"""SNS Publish: body + message attributes ≤ 256 KiB (262,144 bytes), the topic default (SNS developer guide,
+"Publishing large messages": MaximumMessageSize defaults to 262,144; our topics keep the default)."""
+SQS_MAX_MESSAGE_BYTES = 1_048_576
+"""SQS SendMessage: body + message attributes ≤ 1 MiB (1,048,576 bytes), raised from 256 KiB in 2025."""
+HTTP_GROUP_HEADER = "X-Message-Group-Id"
+"""Where a FIFO pipeline's MessageGroupId comes from when `groupFrom` is not set."""
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_MAX = 128
+"""The key becomes the FIFO MessageDeduplicationId: ≤ 128 characters (SQS message quotas)."""
+API_STAGE = "v1"

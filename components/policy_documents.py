@@ -190,3 +190,10 @@ def consumer_role_policy(
             {"Sid": "WriteResults", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": results_object_arn}
         )
     return json.dumps({"Version": VERSION, "Statement": statements})
+
+
+def single_action_policy(action: str, resource_arn: str) -> str:
+    """An identity policy allowing exactly one action on exactly one resource (the HTTP ingress's role)."""
+    return json.dumps(
+        {"Version": VERSION, "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource_arn}]}
+    )

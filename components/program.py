@@ -21,6 +21,7 @@ from components.config import ChainPipeline, FanOutPipeline, RetryPipeline, Stac
 from components.consumer import Consumer, StackContext
 from components.dashboard import PipelineMetrics, stack_dashboard
 from components.fanout import FanOut, FanOutArgs
+from components.http_ingress import ApiGatewayAccount, HttpIngress, HttpIngressArgs
 from components.queue import DeadLetteredQueue
 from components.retry import DelayedRetry, DelayedRetryArgs
 
@@ -46,6 +47,9 @@ def build(config: StackConfig) -> dict[str, Any]:
         outputs["resultsBucket"] = stack.results_bucket.bucket
     pipeline_outputs: dict[str, Any] = {}
     rows: list[PipelineMetrics] = []
+    account: tuple[pulumi.Resource, ...] = ()
+    if config.api_gateway_cloudwatch_role and any(p.http for p in pipelines):
+        account = (ApiGatewayAccount("api-gateway-account", f"{config.name_prefix}-apigateway-logs").account,)
     for p in pipelines:
         if isinstance(p, FanOutPipeline):
             fan = FanOut(p.name, FanOutArgs(p, config.name_prefix, stack, config.alarms))
@@ -57,6 +61,7 @@ def build(config: StackConfig) -> dict[str, Any]:
                 "queueUrls": {k: q.queue.url for k, q in queues.items()},
                 "dlqUrls": {k: q.dlq.url for k, q in queues.items()},
             }
+            entry: tuple[pulumi.Resource, pulumi.Input[str], bool] = (fan, fan.topic.arn, True)
         elif isinstance(p, ChainPipeline):
             chain = Chain(p.name, ChainArgs(p, config.name_prefix, stack, config.alarms))
             rows.append(_metrics(p.name, chain.queues, chain.consumers))
@@ -66,6 +71,7 @@ def build(config: StackConfig) -> dict[str, Any]:
                 "queueUrls": {s.name: q.queue.url for s, q in zip(p.stages, chain.queues, strict=True)},
                 "dlqUrls": {s.name: q.dlq.url for s, q in zip(p.stages, chain.queues, strict=True)},
             }
+            entry = (chain, chain.queues[0].queue.arn, False)
         else:
             retry = DelayedRetry(p.name, DelayedRetryArgs(p, config.name_prefix, stack, config.alarms))
             rows.append(_metrics(p.name, [retry.queues], [retry.consumer]))
@@ -75,6 +81,27 @@ def build(config: StackConfig) -> dict[str, Any]:
                 "queueUrls": {k: q.url for k, q in retry.queues.sources.items()},
                 "dlqUrls": {"dlq": retry.queues.dlq.url},
             }
+            entry = (retry, retry.queues.queue.arn, False)
+        if p.http is not None:
+            parent, entry_arn, is_topic = entry
+            ingress = HttpIngress(
+                f"{p.name}-ingress",
+                HttpIngressArgs(
+                    pipeline=p.name,
+                    name_prefix=config.name_prefix,
+                    settings=p.http,
+                    entry_arn=entry_arn,
+                    entry_is_topic=is_topic,
+                    region=config.region,
+                    alarm_topic_arn=alarm_topic.topic.arn,
+                    log_retention_days=config.log_retention_days,
+                    depends_on=account,
+                ),
+                opts=pulumi.ResourceOptions(parent=parent),
+            )
+            pipeline_outputs[p.name]["httpUrl"] = ingress.url
+            if ingress.api_key is not None:
+                pipeline_outputs[p.name]["httpApiKeyId"] = ingress.api_key.id
     outputs["pipelines"] = pipeline_outputs
     if rows:
         outputs["dashboard"] = stack_dashboard(config.name_prefix, config.region, rows).dashboard_name

@@ -60,6 +60,43 @@ def _positive_float(text: str) -> float:
     return value
 
 
+SERVE_EPILOG = """\
+time: virtual, fast-forwarding when idle. The sandbox clock moves with real time, and whenever every event
+source mapping is idle it jumps straight to the next event (a delay or visibility timeout ending, a batching
+window closing): a message on a 300 s retry tier is retried as soon as nothing else can run. Throttling
+(429) uses real time.
+
+auth, locally: pipelines with `http:` keep their auth - iam needs a SigV4 Authorization header (its shape is
+checked, not its signature: e.g. curl --aws-sigv4 "aws:amz:REGION:execute-api" -u testing:testing), apiKey
+needs x-api-key = --api-key; pipelines without `http:` (no API in AWS) are served with auth none.
+
+Ctrl-C or SIGTERM stops the server within a few seconds. exit status: 0 stopped, 2 bad input (unknown stack,
+invalid config, port in use).
+"""
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is out of range; allowed 0–65535 (0 = any free port)")
+    return value
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", default="dev", help="stack name: Pulumi.<stack>.yaml (default: dev)")
+    parser.add_argument("--port", type=_port, default=8080, help="HTTP port on 127.0.0.1 (default 8080; 0 = any)")
+    parser.add_argument("--aws-port", type=_port, metavar="N",
+                        help="also serve the emulator's AWS API on http://127.0.0.1:N (boto3, aws --endpoint-url, "
+                        "python -m ops.dlq --endpoint-url)")
+    parser.add_argument("--api-key", default="local-api-key",
+                        help="the x-api-key that pipelines with auth apiKey accept (default: local-api-key)")
+    parser.add_argument("--function-logs", type=Path, metavar="FILE",
+                        help="write the functions' logs here (default: discarded)")
+
+
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", default="dev", help="stack name: Pulumi.<stack>.yaml (default: dev)")
     source = parser.add_argument_group("messages")
@@ -103,7 +140,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m sandbox", description="Run the stack's pipelines locally.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,plan,cost}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,serve,plan,cost}")
     run = commands.add_parser(
         "run",
         help="deploy the captured stack into moto and drive messages through it",
@@ -113,6 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_run_arguments(run)
+    serve = commands.add_parser(
+        "serve",
+        help="serve the HTTP ingress contract (POST /pipelines/{name}) and a status page on 127.0.0.1",
+        description="Materialise the stack in in-process moto, run its event source mappings continuously and "
+        "answer POST /pipelines/{name}, GET /messages/{id} and GET / (status page) as docs/http.md says.",
+        epilog=SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_serve_arguments(serve)
     plan = commands.add_parser("plan", help="print the stack's resource tree and pipeline diagram (no cloud)")
     from sandbox.plan import add_arguments as add_plan_arguments
 
@@ -230,8 +276,52 @@ def run_command(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def serve_command(args: argparse.Namespace) -> int:
+    """`sandbox serve`: runs until Ctrl-C / SIGTERM; 0 stopped, 2 bad input."""
+    import signal
+    import threading
+
+    from pulumi.errors import RunError
+
+    from components.config import ConfigError
+    from sandbox.serve import PortInUse, ServeOptions, serve
+    from stack_capture import UnknownStackError
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def ready(url: str, aws_url: str | None) -> None:
+        print(f"serving stack {args.stack!r} on {url}  (status page {url}/ · POST {url}/pipelines/{{name}} · "
+              f"GET {url}/messages/{{id}})", flush=True)
+        if aws_url:
+            print(f"AWS API of the emulator on {aws_url}  (--endpoint-url {aws_url})", flush=True)
+
+    try:
+        with _open_or_none(args.function_logs) as logs:
+            options = ServeOptions(stack=args.stack, port=args.port, aws_port=args.aws_port, api_key=args.api_key,
+                                   function_logs=logs)
+            serve(options, stop, ready)
+    except (PortInUse, UnknownStackError) as exc:
+        return _error(str(exc))
+    except (ConfigError, RunError) as exc:
+        return _error(f"stack {args.stack!r}: {exc}")
+    except OSError as exc:
+        return _error(f"{exc.filename or ''}: {exc.strerror or exc}")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("stopped", flush=True)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return serve_command(args)
     if args.command == "plan":
         from sandbox.plan import main as plan_main
 

@@ -137,12 +137,72 @@ def _reset_runtime() -> None:
 
 
 @dataclass
-class _Emulator:
-    """Where a run's AWS lives: moto in-process on a virtual clock, or an endpoint in real time."""
+class Live:
+    """A materialised stack with its mappings, clock and ledger: what a run or `sandbox serve` drives."""
 
-    clock: Clock
+    topology: Topology
     aws: AwsClients
+    clock: Clock
     state: QueueState
+    ledger: Ledger
+    mappings: list[EventSourceMapping]
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted({m.spec.queue.name for m in self.mappings})
+
+
+@contextmanager
+def start(
+    topology: Topology,
+    endpoint_url: str | None = None,
+    chaos: Chaos | None = None,
+    function_logs: TextIO | None = None,
+) -> Iterator[Live]:
+    """Materialise `topology` (in-process moto on a virtual clock, or at `endpoint_url` on real time)."""
+    chaos = chaos or Chaos()
+    with ExitStack() as stack:
+        clock: Clock
+        state: QueueState
+        if endpoint_url:
+            clock = RealClock()
+            aws = AwsClients.create(topology.region, endpoint_url)
+            aws.check_reachable()
+            state = ApiState(aws)
+        else:
+            from moto import mock_aws
+
+            stack.enter_context(mock_aws())
+            stack.enter_context(fifo_oldest_first())  # moto 5.2.5 FIFO order defect (sandbox/fifo_order.py)
+            virtual = VirtualClock()
+            stack.enter_context(virtual.patch_moto())
+            clock = virtual
+            aws = AwsClients.create(topology.region)
+            state = MotoState(topology.region)
+        _reset_runtime()
+        stack.callback(_reset_runtime)  # nor may later code in this process reuse this run's clients
+        materialize(topology, aws, purge=bool(endpoint_url))
+        ledger = Ledger(topology, clock.now)
+        stack.enter_context(observe_outcomes(ledger))
+        stack.enter_context(_function_output(function_logs))
+        invoker = Invoker(topology.region, aws.function_environment())
+        seed = chaos.seed or 0
+        mappings = [
+            EventSourceMapping(
+                spec, aws, clock, invoker, ledger, chaos, random.Random(f"{seed}:{spec.uuid}"), state.receivable
+            )
+            for spec in topology.mappings
+        ]
+        yield Live(topology, aws, clock, state, ledger, mappings)
+
+
+def next_event(live: Live) -> float | None:
+    """When something can next happen while every mapping is idle: a window closes, a message becomes receivable."""
+    candidates = [d for m in live.mappings if (d := m.window_deadline) is not None]
+    upcoming = live.state.next_event(live.sources, live.clock.now())
+    if upcoming is not None:
+        candidates.append(upcoming)
+    return min(candidates) if candidates else None
 
 
 def _messages(options: RunOptions, capture: Capture, topology: Topology) -> list[Message]:
@@ -153,40 +213,6 @@ def _messages(options: RunOptions, capture: Capture, topology: Topology) -> list
     # records from earlier runs, so there every run needs ids of its own.
     run_id = f"sbx-{(uuid.uuid4() if options.endpoint_url else uuid.UUID(int=rng.getrandbits(128))).hex[:8]}"
     return build(specs, run_id=run_id, count=options.count, poison_rate=options.poison_rate, rng=rng)
-
-
-def _open_emulator(options: RunOptions, region: str, stack: ExitStack) -> _Emulator:
-    if options.endpoint_url:
-        aws = AwsClients.create(region, options.endpoint_url)
-        aws.check_reachable()
-        return _Emulator(RealClock(), aws, ApiState(aws))
-    from moto import mock_aws
-
-    stack.enter_context(mock_aws())
-    stack.enter_context(fifo_oldest_first())  # moto 5.2.5 FIFO order defect (sandbox/fifo_order.py)
-    virtual = VirtualClock()
-    stack.enter_context(virtual.patch_moto())
-    return _Emulator(virtual, AwsClients.create(region), MotoState(region))
-
-
-def _mappings(
-    options: RunOptions, topology: Topology, emulator: _Emulator, invoker: Invoker, ledger: Ledger
-) -> list[EventSourceMapping]:
-    """One event source mapping per captured mapping, each with its own seeded randomness."""
-    chaos = Chaos(options.duplicate_rate, options.transient_rate, options.seed)
-    return [
-        EventSourceMapping(
-            spec,
-            emulator.aws,
-            emulator.clock,
-            invoker,
-            ledger,
-            chaos,
-            random.Random(f"{options.seed}:{spec.uuid}"),
-            emulator.state.receivable,
-        )
-        for spec in topology.mappings
-    ]
 
 
 def _final_snapshots(
@@ -234,42 +260,25 @@ def run(options: RunOptions) -> RunResult:
     capture = options.capture or capture_stack(options.stack, config=options.config)
     topology = topology_from_capture(capture)
     messages = _messages(options, capture, topology)
-
-    with ExitStack() as stack:
-        emulator = _open_emulator(options, topology.region, stack)
-        _reset_runtime()
-        stack.callback(_reset_runtime)  # nor may later code in this process reuse this run's clients
-        materialize(topology, emulator.aws, purge=bool(options.endpoint_url))
-        ledger = Ledger(topology, emulator.clock.now)
-        stack.enter_context(observe_outcomes(ledger))
-        stack.enter_context(_function_output(options.function_logs))
-        invoker = Invoker(topology.region, emulator.aws.function_environment())
-        mappings = _mappings(options, topology, emulator, invoker, ledger)
-        publisher = Publisher(topology, emulator.aws, messages, ledger.accept, options.wave)
-        drained, stopped_by = _drain(options, emulator.clock, emulator.state, mappings, publisher, ledger, started)
-
-        clock, now = emulator.clock, emulator.clock.now()
-        snapshots = _final_snapshots(options, topology, emulator.state, now)
-        ledger.finalize(snapshots, drained)
-        alarms = evaluate(topology.alarms, snapshots, ledger.functions, start=clock.start, now=now)
-        info = _run_info(options, topology, now - clock.start, drained, stopped_by, started)
-        report = build_report(info, topology, ledger, snapshots, alarms)
+    chaos = Chaos(options.duplicate_rate, options.transient_rate, options.seed)
+    with start(topology, options.endpoint_url, chaos, options.function_logs) as live:
+        publisher = Publisher(topology, live.aws, messages, live.ledger.accept, options.wave)
+        drained, stopped_by = _drain(options, live, publisher, started)
+        now = live.clock.now()
+        snapshots = _final_snapshots(options, topology, live.state, now)
+        live.ledger.finalize(snapshots, drained)
+        alarms = evaluate(topology.alarms, snapshots, live.ledger.functions, start=live.clock.start, now=now)
+        info = _run_info(options, topology, now - live.clock.start, drained, stopped_by, started)
+        report = build_report(info, topology, live.ledger, snapshots, alarms)
         if options.inspect is not None:
-            options.inspect(emulator.aws)
-    return RunResult(report, ledger, topology, snapshots)
+            options.inspect(live.aws)
+    return RunResult(report, live.ledger, topology, snapshots)
 
 
-def _drain(
-    options: RunOptions,
-    clock: Clock,
-    state: QueueState,
-    mappings: list[EventSourceMapping],
-    publisher: Publisher,
-    ledger: Ledger,
-    started: float,
-) -> tuple[bool, str | None]:
+def _drain(options: RunOptions, live: Live, publisher: Publisher, started: float) -> tuple[bool, str | None]:
     """The main loop (module docstring); returns (drained, what stopped it early)."""
-    sources = sorted({m.spec.queue.name for m in mappings})
+    clock, state, mappings, ledger = live.clock, live.state, live.mappings, live.ledger
+    sources = live.sources
     to_publish = len(publisher.pending)
     last_progress = 0.0
 
@@ -299,10 +308,7 @@ def _drain(
         if not holding and state.depth(sources) == 0:
             report_progress(force=True)
             return True, None
-        candidates = [d for m in mappings if (d := m.window_deadline) is not None]
-        upcoming = state.next_event(sources, clock.now())
-        if upcoming is not None:
-            candidates.append(upcoming)
-        if not candidates:
+        wake = next_event(live)
+        if wake is None:
             return False, "stalled"
-        clock.sleep_until(min(candidates))
+        clock.sleep_until(wake)

@@ -159,7 +159,7 @@ KINDS = {
         subscriber_config, "pipelines.orders.subscribers.billing", ("filter", "filterScope", *CONSUMER_KEYS)
     ),
     "stage": Kind(stage_config, "pipelines.media.stages[0]", ("name", *CONSUMER_KEYS)),
-    "retry": Kind(retry_config, "pipelines.email", ("pattern", "enabled", "retries", *CONSUMER_KEYS)),
+    "retry": Kind(retry_config, "pipelines.email", ("pattern", "enabled", "retries", "http", *CONSUMER_KEYS)),
 }
 SUB = KINDS["subscriber"].path
 
@@ -310,7 +310,7 @@ def test_unknown_stack_level_key() -> None:
         (
             {"pattern": "fanout", "subscribers": {"billing": {"handler": "handlers.orders:bill"}}, "timeout": 60},
             "timeout",
-            ("pattern", "enabled", "fifo", "subscribers"),
+            ("pattern", "enabled", "fifo", "subscribers", "http"),
         ),
         (
             {
@@ -319,12 +319,12 @@ def test_unknown_stack_level_key() -> None:
                 "handler": "handlers.media:download",
             },
             "handler",
-            ("pattern", "enabled", "fifo", "stages"),
+            ("pattern", "enabled", "fifo", "stages", "http"),
         ),
         (
             {"pattern": "retry", "handler": "handlers.notify:send", "retries": [{"delay": 30}], "delays": [30]},
             "delays",
-            ("pattern", "enabled", "retries", *CONSUMER_KEYS),
+            ("pattern", "enabled", "retries", "http", *CONSUMER_KEYS),
         ),
     ],
     ids=["fanout", "chain", "retry"],

@@ -1,0 +1,356 @@
+"""HttpIngress: an API Gateway REST API in front of one pipeline's entry, with no Lambda in the request path.
+
+`POST {stage URL}/pipelines/{name}` → a direct AWS service integration: SNS `Publish` (fan-out) or SQS
+`SendMessage` (chain, retry), signed with an integration role allowed exactly that one action on that
+one ARN. The contract is docs/http.md; the mapping templates are in `components/http_templates.py`.
+
+Why a REST API and not an HTTP API: the contract needs request validation against a JSON schema (400
+for a non-object body or a missing FIFO group), mapping templates that build the SNS/SQS request and
+the `{"messageId"}` answer and override the status (413), API keys with usage plans (`auth: apiKey`),
+and per-stage throttling — HTTP APIs have none of validation, mapping templates or API keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import defaults as d
+from components import http_templates as t
+from components import policy_documents as docs
+from components.alarms import metric_alarm
+from components.http_config import HttpSettings
+
+PUBLIC_TAG = "async-pipelines:public"
+"""On the API and stage of an `auth: none` + `public: true` ingress: the policy pack reads it."""
+FOUR_XX_RATE_ALARM = 0.05
+"""Alarm when more than 5 % of requests in a minute got a 4xx (API Gateway's 4XXError Average is that rate)."""
+CLOUDWATCH_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+
+
+@dataclass(frozen=True)
+class HttpIngressArgs:
+    pipeline: str
+    """Pipeline name: the path is `/pipelines/<pipeline>`."""
+    name_prefix: str
+    """`ap-<stack>`: prefixes every physical name."""
+    settings: HttpSettings
+    entry_arn: pulumi.Input[str]
+    """The pipeline's entry: its topic ARN (fan-out) or its first queue's ARN (chain, retry)."""
+    entry_is_topic: bool
+    region: str
+    alarm_topic_arn: pulumi.Input[str]
+    log_retention_days: int = d.LOG_RETENTION_DAYS
+    depends_on: tuple[pulumi.Resource, ...] = ()
+    """E.g. the stack's `ApiGatewayAccount`: the stage's access logs need the account's CloudWatch role first."""
+
+
+class HttpIngress(pulumi.ComponentResource):
+    """REST API + validator + service integration + stage (throttled, JSON access logs) + alarms (+ key, plan)."""
+
+    api: aws.apigateway.RestApi
+    stage: aws.apigateway.Stage
+    role: aws.iam.Role
+    url: pulumi.Output[str]
+    """Where to POST: `https://{api}.execute-api.{region}.amazonaws.com/{stage}/pipelines/{name}`."""
+    api_key: aws.apigateway.ApiKey | None
+
+    def __init__(self, name: str, args: HttpIngressArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("async-pipelines:index:HttpIngress", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        s = args.settings
+        base = f"{args.name_prefix}-{args.pipeline}"
+        tags = {PUBLIC_TAG: "true"} if s.auth == "none" and s.public else None
+
+        action = "sns:Publish" if args.entry_is_topic else "sqs:SendMessage"
+        self.role = aws.iam.Role(
+            f"{name}-http-role",
+            name=f"{base}-http",
+            assume_role_policy=docs.assume_role_policy("apigateway.amazonaws.com"),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-http-policy",
+            role=self.role.id,
+            policy=pulumi.Output.from_input(args.entry_arn).apply(lambda arn: docs.single_action_policy(action, arn)),
+            opts=child,
+        )
+
+        self.api = aws.apigateway.RestApi(
+            f"{name}-api",
+            name=base,
+            description=f"HTTP ingress of pipeline {args.pipeline}: POST /pipelines/{args.pipeline} (docs/http.md)",
+            endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(types="REGIONAL"),
+            tags=tags,
+            opts=child,
+        )
+        api = self.api
+        pipelines = aws.apigateway.Resource(
+            f"{name}-pipelines", rest_api=api.id, parent_id=api.root_resource_id, path_part="pipelines", opts=child
+        )
+        resource = aws.apigateway.Resource(
+            f"{name}-resource", rest_api=api.id, parent_id=pipelines.id, path_part=args.pipeline, opts=child
+        )
+        model = aws.apigateway.Model(
+            f"{name}-model",
+            rest_api=api.id,
+            name="MessageBody",
+            content_type="application/json",
+            schema=t.body_schema(s),
+            opts=child,
+        )
+        validator = aws.apigateway.RequestValidator(
+            f"{name}-validator",
+            rest_api=api.id,
+            name="body-and-group",
+            validate_request_body=True,
+            validate_request_parameters=True,
+            opts=child,
+        )
+        group_header = {f"method.request.header.{s.group_header}": True} if s.group_header else None
+        method = aws.apigateway.Method(
+            f"{name}-post",
+            rest_api=api.id,
+            resource_id=resource.id,
+            http_method="POST",
+            authorization="AWS_IAM" if s.auth == "iam" else "NONE",
+            api_key_required=s.auth == "apiKey",
+            request_models={"application/json": model.name},
+            request_validator_id=validator.id,
+            request_parameters=group_header,
+            opts=child,
+        )
+        entry = pulumi.Output.from_input(args.entry_arn)
+        if args.entry_is_topic:
+            uri = pulumi.Output.from_input(f"arn:aws:apigateway:{args.region}:sns:path//")
+            template = entry.apply(lambda arn: t.request_template(s, topic_arn=arn))
+        else:
+            # arn:aws:sqs:<region>:<account>:<queue> -> the queue's path in the SQS endpoint
+            uri = entry.apply(lambda arn: f"arn:aws:apigateway:{args.region}:sqs:path/{arn.split(':')[4]}/"
+                                          f"{arn.split(':')[5]}")
+            template = pulumi.Output.from_input(t.request_template(s, topic_arn=None))
+        integration = aws.apigateway.Integration(
+            f"{name}-integration",
+            rest_api=api.id,
+            resource_id=resource.id,
+            http_method=method.http_method,
+            type="AWS",
+            integration_http_method="POST",
+            uri=uri,
+            credentials=self.role.arn,
+            passthrough_behavior="NEVER",
+            request_parameters={"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"},
+            request_templates={"application/json": template},
+            opts=child,
+        )
+        answers = [
+            ("202", None, t.ACCEPTED_TEMPLATE),
+            ("400", r"4\d{2}", t.rejected_template(s)),
+            ("500", r"5\d{2}", t.FAILED_TEMPLATE),
+        ]
+        responses: list[pulumi.Resource] = [method, integration]
+        for status, pattern, body in answers:
+            method_response = aws.apigateway.MethodResponse(
+                f"{name}-response-{status}",
+                rest_api=api.id,
+                resource_id=resource.id,
+                http_method=method.http_method,
+                status_code=status,
+                opts=child,
+            )
+            responses.append(method_response)
+            responses.append(
+                aws.apigateway.IntegrationResponse(
+                    f"{name}-integration-response-{status}",
+                    rest_api=api.id,
+                    resource_id=resource.id,
+                    http_method=method.http_method,
+                    status_code=status,
+                    selection_pattern=pattern,
+                    response_templates={"application/json": body},
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[integration, method_response]),
+                )
+            )
+        responses += self._not_found(name, "root", api, api.root_resource_id)
+        responses += self._not_found(name, "pipelines", api, pipelines.id)
+        responses += self._gateway_responses(name, api)
+
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-access-logs",
+            name=f"/aws/apigateway/{base}/access",
+            retention_in_days=args.log_retention_days,
+            opts=child,
+        )
+        deployment = aws.apigateway.Deployment(
+            f"{name}-deployment",
+            rest_api=api.id,
+            description=f"ingress of {args.pipeline}",
+            triggers={"redeployment": _fingerprint(args, s)},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=responses),
+        )
+        self.stage = aws.apigateway.Stage(
+            f"{name}-stage",
+            rest_api=api.id,
+            deployment=deployment.id,
+            stage_name=d.API_STAGE,
+            access_log_settings=aws.apigateway.StageAccessLogSettingsArgs(
+                destination_arn=log_group.arn, format=t.ACCESS_LOG_FORMAT
+            ),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+        )
+        aws.apigateway.MethodSettings(
+            f"{name}-throttle",
+            rest_api=api.id,
+            stage_name=self.stage.stage_name,
+            method_path="*/*",
+            settings=aws.apigateway.MethodSettingsSettingsArgs(
+                throttling_rate_limit=s.throttle_rate,
+                throttling_burst_limit=s.throttle_burst,
+                metrics_enabled=True,
+            ),
+            opts=child,
+        )
+        self.api_key = None
+        if s.auth == "apiKey":
+            self.api_key = aws.apigateway.ApiKey(f"{name}-key", name=f"{base}-key", enabled=True, opts=child)
+            plan = aws.apigateway.UsagePlan(
+                f"{name}-usage-plan",
+                name=f"{base}-plan",
+                api_stages=[aws.apigateway.UsagePlanApiStageArgs(api_id=api.id, stage=self.stage.stage_name)],
+                throttle_settings=aws.apigateway.UsagePlanThrottleSettingsArgs(
+                    rate_limit=s.throttle_rate, burst_limit=s.throttle_burst
+                ),
+                opts=child,
+            )
+            aws.apigateway.UsagePlanKey(
+                f"{name}-usage-plan-key", key_id=self.api_key.id, key_type="API_KEY", usage_plan_id=plan.id, opts=child
+            )
+
+        dimensions: dict[str, pulumi.Input[str]] = {"ApiName": api.name, "Stage": self.stage.stage_name}
+        metric_alarm(
+            f"{name}-http-5xx",
+            parent=self,
+            description=f"{base}: the HTTP ingress answered 5xx (the entry failed or refused the integration role)",
+            namespace="AWS/ApiGateway",
+            metric_name="5XXError",
+            dimensions=dimensions,
+            statistic="Sum",
+            threshold=0,
+            alarm_topic_arn=args.alarm_topic_arn,
+        )
+        metric_alarm(
+            f"{name}-http-4xx-rate",
+            parent=self,
+            description=f"{base}: more than {FOUR_XX_RATE_ALARM:.0%} of requests got a 4xx (bad clients, auth, "
+            "throttling) for 5 minutes",
+            namespace="AWS/ApiGateway",
+            metric_name="4XXError",
+            dimensions=dimensions,
+            statistic="Average",
+            threshold=FOUR_XX_RATE_ALARM,
+            alarm_topic_arn=args.alarm_topic_arn,
+            evaluation_periods=5,
+        )
+        self.url = pulumi.Output.concat(
+            "https://", api.id, f".execute-api.{args.region}.amazonaws.com/", self.stage.stage_name,
+            f"/pipelines/{args.pipeline}",
+        )
+        self.register_outputs({"url": self.url, "api_id": api.id})
+
+    def _not_found(
+        self, name: str, where: str, api: aws.apigateway.RestApi, parent_id: pulumi.Input[str]
+    ) -> list[pulumi.Resource]:
+        """`{proxy+}` under `parent_id` answering 404 (a MOCK integration): unknown pipelines and paths."""
+        child = pulumi.ResourceOptions(parent=self)
+        proxy = aws.apigateway.Resource(
+            f"{name}-{where}-proxy", rest_api=api.id, parent_id=parent_id, path_part="{proxy+}", opts=child
+        )
+        method = aws.apigateway.Method(
+            f"{name}-{where}-any", rest_api=api.id, resource_id=proxy.id, http_method="ANY", authorization="NONE",
+            opts=child,
+        )
+        integration = aws.apigateway.Integration(
+            f"{name}-{where}-mock",
+            rest_api=api.id,
+            resource_id=proxy.id,
+            http_method=method.http_method,
+            type="MOCK",
+            request_templates={"application/json": '{"statusCode": 404}'},
+            opts=child,
+        )
+        response = aws.apigateway.MethodResponse(
+            f"{name}-{where}-404", rest_api=api.id, resource_id=proxy.id, http_method=method.http_method,
+            status_code="404", opts=child,
+        )
+        mock_response = aws.apigateway.IntegrationResponse(
+            f"{name}-{where}-mock-404",
+            rest_api=api.id,
+            resource_id=proxy.id,
+            http_method=method.http_method,
+            status_code="404",
+            response_templates={"application/json": t.NOT_FOUND_TEMPLATE},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[integration, response]),
+        )
+        return [method, integration, response, mock_response]
+
+    def _gateway_responses(self, name: str, api: aws.apigateway.RestApi) -> list[pulumi.Resource]:
+        """API Gateway's own answers as `{"message": ...}`, with the validation error (which names the group)."""
+        child = pulumi.ResourceOptions(parent=self)
+        out: list[pulumi.Resource] = []
+        for response_type, status, body in (
+            ("BAD_REQUEST_BODY", "400", t.VALIDATION_TEMPLATE),
+            ("BAD_REQUEST_PARAMETERS", "400", t.VALIDATION_TEMPLATE),
+            ("REQUEST_TOO_LARGE", "413", t.ERROR_TEMPLATE),
+            ("THROTTLED", "429", t.ERROR_TEMPLATE),
+            ("MISSING_AUTHENTICATION_TOKEN", "403", t.ERROR_TEMPLATE),
+        ):
+            out.append(
+                aws.apigateway.Response(
+                    f"{name}-{response_type.lower().replace('_', '-')}",
+                    rest_api_id=api.id,
+                    response_type=response_type,
+                    status_code=status,
+                    response_templates={"application/json": body},
+                    opts=child,
+                )
+            )
+        return out
+
+
+def _fingerprint(args: HttpIngressArgs, s: HttpSettings) -> str:
+    """Changes whenever the API's definition does, so that a new deployment is made (Pulumi docs, Deployment)."""
+    text = json.dumps([args.pipeline, args.entry_is_topic, s.__dict__, t.ACCEPTED_TEMPLATE, t.body_schema(s)],
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ApiGatewayAccount(pulumi.ComponentResource):
+    """The region's API Gateway account setting: the CloudWatch Logs role that stage access logs need.
+
+    One per account and region (`aws.apigateway.Account` is a singleton: two stacks managing it fight), so
+    it is created only when `apiGatewayCloudWatchRole: true`; otherwise it is a prerequisite (docs/http.md).
+    """
+
+    account: aws.apigateway.Account
+
+    def __init__(self, name: str, role_name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("async-pipelines:index:ApiGatewayAccount", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-role",
+            name=role_name,
+            assume_role_policy=docs.assume_role_policy("apigateway.amazonaws.com"),
+            opts=child,
+        )
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-logs", role=role.name, policy_arn=CLOUDWATCH_ROLE_POLICY, opts=child
+        )
+        self.account = aws.apigateway.Account(
+            name, cloudwatch_role_arn=role.arn, opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment])
+        )
+        self.register_outputs({"cloudwatch_role_arn": role.arn})
