@@ -73,7 +73,7 @@ class ServedStack:
         self.pipeline_of: dict[str, str] = {}
         self.recent: deque[str] = deque(maxlen=RECENT)
         self.last_request = 0.0
-        topo = plan.build_topology(capture)
+        topo = plan.build_flow_graph(capture)
         self.svg = status_page.diagram_svg(topo)
         self.mermaid = plan.render_mermaid(topo)
 

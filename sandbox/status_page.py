@@ -1,6 +1,6 @@
 """The `sandbox serve` status page: the stack's pipeline diagram with live counts, and the last messages.
 
-The diagram is the one `sandbox plan` draws (same topology: `sandbox.plan.build_topology`), rendered
+The diagram is the one `sandbox plan` draws (same topology: `sandbox.plan.build_flow_graph`), rendered
 here as inline SVG rather than handed to Mermaid's JavaScript: the page must work with no network (CI,
 a laptop on a plane) and nothing fetched from a CDN or vendored into the repo. The Mermaid source is on
 the page too, to paste into any Mermaid renderer. A few lines of inline JavaScript poll `/status.json`
@@ -18,7 +18,7 @@ from sandbox import plan
 NODE_W, NODE_H, COL_W, ROW_H, BAND_GAP, TOP = 205, 58, 250, 74, 36, 34
 
 
-def _layout(topo: plan.Topology, p: plan.Pipeline) -> dict[str, tuple[int, int]]:
+def _layout(topo: plan.FlowGraph, p: plan.Pipeline) -> dict[str, tuple[int, int]]:
     """(column, row) per node: columns follow the message flow from the entry, DLQs on a last row."""
     members = set(p.nodes)
     column: dict[str, int] = {}
@@ -59,7 +59,7 @@ def _layout(topo: plan.Topology, p: plan.Pipeline) -> dict[str, tuple[int, int]]
     return at
 
 
-def _node_svg(topo: plan.Topology, urn: str, x: int, y: int) -> str:
+def _node_svg(topo: plan.FlowGraph, urn: str, x: int, y: int) -> str:
     r = topo.by_urn[urn]
     name = plan.physical_name(r)
     if r.type == plan.TOPIC:
@@ -103,7 +103,7 @@ def _edge_svg(a: tuple[int, int], b: tuple[int, int], dashed: bool, label: str) 
     return f'<path class="{css}" d="{path}" marker-end="url(#arrow)">{title}</path>'
 
 
-def diagram_svg(topo: plan.Topology) -> str:
+def diagram_svg(topo: plan.FlowGraph) -> str:
     """Every pipeline as a band of boxes (topics, queues with a count line, functions) and arrows."""
     bands: list[str] = []
     y0 = 0
