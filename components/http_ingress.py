@@ -175,8 +175,8 @@ class HttpIngress(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[integration, method_response]),
                 )
             )
-        responses += self._not_found(name, "root", api, api.root_resource_id)
-        responses += self._not_found(name, "pipelines", api, pipelines.id)
+        responses += self._not_found(name, "root", api, api.root_resource_id, s)
+        responses += self._not_found(name, "pipelines", api, pipelines.id, s)
         responses += self._gateway_responses(name, api)
 
         log_group = aws.cloudwatch.LogGroup(
@@ -263,15 +263,24 @@ class HttpIngress(pulumi.ComponentResource):
         self.register_outputs({"url": self.url, "api_id": api.id})
 
     def _not_found(
-        self, name: str, where: str, api: aws.apigateway.RestApi, parent_id: pulumi.Input[str]
+        self, name: str, where: str, api: aws.apigateway.RestApi, parent_id: pulumi.Input[str], s: HttpSettings
     ) -> list[pulumi.Resource]:
-        """`{proxy+}` under `parent_id` answering 404 (a MOCK integration): unknown pipelines and paths."""
+        """`{proxy+}` under `parent_id` answering 404 (a MOCK integration): unknown pipelines and paths.
+
+        It asks for the same authentication as the pipeline's POST, so an unauthenticated caller learns
+        nothing about which paths exist (401/403 everywhere) and no method is anonymous unless the API is public.
+        """
         child = pulumi.ResourceOptions(parent=self)
         proxy = aws.apigateway.Resource(
             f"{name}-{where}-proxy", rest_api=api.id, parent_id=parent_id, path_part="{proxy+}", opts=child
         )
         method = aws.apigateway.Method(
-            f"{name}-{where}-any", rest_api=api.id, resource_id=proxy.id, http_method="ANY", authorization="NONE",
+            f"{name}-{where}-any",
+            rest_api=api.id,
+            resource_id=proxy.id,
+            http_method="ANY",
+            authorization="AWS_IAM" if s.auth == "iam" else "NONE",
+            api_key_required=s.auth == "apiKey",
             opts=child,
         )
         integration = aws.apigateway.Integration(
