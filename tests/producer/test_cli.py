@@ -22,7 +22,9 @@ def write(tmp_path: Path, *lines: str) -> Path:
     return path
 
 
-def test_send_prints_one_id_per_line_for_the_dev_stack(aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_send_prints_one_id_per_line_for_the_dev_stack(
+    aws: Aws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     url = aws.queue("ap-dev-media-download")
     assert url.endswith("ap-dev-media-download")
     path = write(
