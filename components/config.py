@@ -90,6 +90,8 @@ class FanOutPipeline:
     name: str
     subscribers: tuple[Subscriber, ...]
     fifo: bool = False
+    large_messages: bool = False
+    """`largeMessages`: bodies over the SQS/SNS limit travel through a private S3 bucket (producer + runtime)."""
     enabled: bool = True
     pattern: PatternName = "fanout"
 
@@ -98,6 +100,8 @@ class FanOutPipeline:
 class ChainPipeline:
     name: str
     stages: tuple[ConsumerSettings, ...]
+    large_messages: bool = False
+    """`largeMessages`: bodies over the SQS/SNS limit travel through a private S3 bucket (producer + runtime)."""
     enabled: bool = True
     pattern: PatternName = "chain"
 
@@ -108,6 +112,8 @@ class RetryPipeline:
     consumer: ConsumerSettings
     delays: tuple[int, ...]
     """Delay of each retry tier, in the order a message goes through them."""
+    large_messages: bool = False
+    """`largeMessages`: bodies over the SQS/SNS limit travel through a private S3 bucket (producer + runtime)."""
     enabled: bool = True
     pattern: PatternName = "retry"
 
@@ -268,8 +274,9 @@ def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str
         return None
     enabled = errors.boolean(path, raw, "enabled", True)
     fifo = errors.boolean(path, raw, "fifo", False)
+    large = errors.boolean(path, raw, "largeMessages", False)
     if pattern == "fanout":
-        errors.unknown_keys(path, raw, ("pattern", "enabled", "fifo", "subscribers"))
+        errors.unknown_keys(path, raw, ("pattern", "enabled", "fifo", "largeMessages", "subscribers"))
         subs = errors.mapping(f"{path}.subscribers", raw.get("subscribers"))
         if not subs:
             if subs is not None:
@@ -281,9 +288,11 @@ def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str
             sub = _parse_subscriber(errors, sub_path, str(sub_name), sub_body, fifo, stack, name)
             if sub is not None:
                 subscribers.append(sub)
-        return FanOutPipeline(name=name, subscribers=tuple(subscribers), fifo=fifo, enabled=enabled)
+        return FanOutPipeline(
+            name=name, subscribers=tuple(subscribers), fifo=fifo, large_messages=large, enabled=enabled
+        )
     if pattern == "chain":
-        errors.unknown_keys(path, raw, ("pattern", "enabled", "fifo", "stages"))
+        errors.unknown_keys(path, raw, ("pattern", "enabled", "fifo", "largeMessages", "stages"))
         stages_raw = raw.get("stages")
         if not isinstance(stages_raw, list) or not stages_raw:
             errors.add(f"{path}.stages", f"{stages_raw!r}: needs a list of at least one stage")
@@ -310,9 +319,9 @@ def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str
             )
             if stage is not None:
                 stages.append(stage)
-        return ChainPipeline(name=name, stages=tuple(stages), enabled=enabled)
+        return ChainPipeline(name=name, stages=tuple(stages), large_messages=large, enabled=enabled)
     # retry
-    errors.unknown_keys(path, raw, ("pattern", "enabled", "retries", *CONSUMER_KEYS))
+    errors.unknown_keys(path, raw, ("pattern", "enabled", "largeMessages", "retries", *CONSUMER_KEYS))
     consumer_raw = {k: v for k, v in raw.items() if k in CONSUMER_KEYS and k != "fifo"}
     delays = _parse_retries(errors, f"{path}.retries", raw.get("retries"))
     consumer = _parse_consumer(
@@ -320,7 +329,7 @@ def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str
     )
     if consumer is None or delays is None:
         return None
-    return RetryPipeline(name=name, consumer=consumer, delays=delays, enabled=enabled)
+    return RetryPipeline(name=name, consumer=consumer, delays=delays, large_messages=large, enabled=enabled)
 
 
 def _parse_retries(errors: _Errors, path: str, value: Any) -> tuple[int, ...] | None:

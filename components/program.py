@@ -19,6 +19,7 @@ from components.config import ChainPipeline, FanOutPipeline, RetryPipeline, Stac
 from components.consumer import Consumer, StackContext
 from components.dashboard import PipelineMetrics, stack_dashboard
 from components.fanout import FanOut, FanOutArgs
+from components.large_messages import LargeMessageBucket, LargeMessageBucketArgs, expiration_days
 from components.queue import DeadLetteredQueue
 from components.retry import DelayedRetry, DelayedRetryArgs
 
@@ -31,6 +32,7 @@ def build(config: StackConfig) -> dict[str, Any]:
     )
     pipelines = config.enabled_pipelines
     needs_bucket = any(c.results for p in pipelines for c in _consumers(p))
+    large = [p for p in pipelines if p.large_messages]
     stack = StackContext(
         region=config.region,
         alarm_topic_arn=alarm_topic.topic.arn,
@@ -38,6 +40,11 @@ def build(config: StackConfig) -> dict[str, Any]:
         powertools_layer_version=config.powertools_layer_version,
         architecture=config.architecture,
         results_bucket=results_bucket(f"{config.name_prefix}-results") if needs_bucket else None,
+        large_messages=LargeMessageBucket(
+            "large-messages",
+            LargeMessageBucketArgs(config.stack, {p.name: _large_message_days(p) for p in large}),
+        ) if large else None,
+        large_message_pipelines=frozenset(p.name for p in large),
     )
     outputs: dict[str, Any] = {"alarmTopicArn": alarm_topic.topic.arn}
     if stack.results_bucket is not None:
@@ -73,6 +80,9 @@ def build(config: StackConfig) -> dict[str, Any]:
                 "queueUrls": {k: q.url for k, q in retry.queues.sources.items()},
                 "dlqUrls": {"dlq": retry.queues.dlq.url},
             }
+    if stack.large_messages is not None:
+        for p in large:
+            pipeline_outputs[p.name]["largeMessageBucket"] = stack.large_messages.bucket.bucket
     outputs["pipelines"] = pipeline_outputs
     if rows:
         outputs["dashboard"] = stack_dashboard(config.name_prefix, config.region, rows).dashboard_name
@@ -94,6 +104,11 @@ def _consumers(p: FanOutPipeline | ChainPipeline | RetryPipeline) -> list[Any]:
     if isinstance(p, ChainPipeline):
         return list(p.stages)
     return [p.consumer]
+
+
+def _large_message_days(p: FanOutPipeline | ChainPipeline | RetryPipeline) -> int:
+    hops = 1 + (len(p.delays) if isinstance(p, RetryPipeline) else 0)
+    return expiration_days(max(c.retention for c in _consumers(p)), hops)
 
 
 def results_bucket(name: str) -> aws.s3.Bucket:
