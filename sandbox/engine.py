@@ -18,16 +18,18 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from producer import RetryPolicy
 from sandbox.alarms import evaluate
 from sandbox.clients import AwsClients
 from sandbox.clock import Clock, RealClock, VirtualClock
 from sandbox.effects import observe_outcomes
 from sandbox.esm import Chaos, EventSourceMapping
+from sandbox.faults import ApiFaults, attributing, summary
 from sandbox.fifo_order import fifo_oldest_first
 from sandbox.invoke import FUNCTION_OUTPUT, Invoker, ensure_functions_on_path
 from sandbox.ledger import Ledger
@@ -59,6 +61,8 @@ class RunOptions:
     duplicate_rate: float = 0.0
     transient_rate: float = 0.0
     poison_rate: float = 0.0
+    api_fault_rate: float = 0.0
+    """Fraction of the producer's and the runtime's AWS calls that fail like AWS fails (sandbox/faults.py)."""
     seed: int = 0
     wave: int = 50
     max_virtual_seconds: float = 7 * 24 * 3600.0
@@ -92,7 +96,7 @@ class RunResult:
 
 
 def _check_options(o: RunOptions) -> None:
-    for name in ("duplicate_rate", "transient_rate", "poison_rate"):
+    for name in ("duplicate_rate", "transient_rate", "poison_rate", "api_fault_rate"):
         value = getattr(o, name)
         if not 0.0 <= value <= 1.0:
             raise SandboxError(f"--{name.replace('_', '-')} {value} is out of range; allowed 0–1")
@@ -136,6 +140,10 @@ def _reset_runtime() -> None:
     reset_caches()
 
 
+def _no_wait(seconds: float) -> None:
+    """A backoff on the virtual clock: zero time passes."""
+
+
 def run(options: RunOptions) -> RunResult:
     """One run; raises SandboxError (or UnknownStackError, MessageError, ConfigError) on bad input."""
     _check_options(options)
@@ -149,9 +157,12 @@ def run(options: RunOptions) -> RunResult:
     run_id = f"sbx-{(uuid.uuid4() if options.endpoint_url else uuid.UUID(int=rng.getrandbits(128))).hex[:8]}"
     messages = build(specs, run_id=run_id, count=options.count, poison_rate=options.poison_rate, rng=rng)
 
+    faults = ApiFaults(options.api_fault_rate, options.seed) if options.api_fault_rate else None
     with ExitStack() as stack:
         clock: Clock
         state: QueueState
+        if faults is not None:  # before any botocore session exists: every session gets the hooks
+            stack.enter_context(faults.installed())
         if options.endpoint_url:
             clock = RealClock()
             aws = AwsClients.create(topology.region, options.endpoint_url)
@@ -164,6 +175,7 @@ def run(options: RunOptions) -> RunResult:
             stack.enter_context(fifo_oldest_first())  # moto 5.2.5 FIFO order defect (sandbox/fifo_order.py)
             virtual = VirtualClock()
             stack.enter_context(virtual.patch_moto())
+            stack.enter_context(virtual.patch_powertools())
             clock = virtual
             aws = AwsClients.create(topology.region)
             state = MotoState(topology.region)
@@ -173,7 +185,10 @@ def run(options: RunOptions) -> RunResult:
         ledger = Ledger(topology, clock.now)
         stack.enter_context(observe_outcomes(ledger))
         stack.enter_context(_function_output(options.function_logs))
-        invoker = Invoker(topology.region, aws.function_environment())
+        scope = faults.scope if faults is not None else nullcontext
+        if faults is not None:
+            stack.enter_context(attributing(faults))
+        invoker = Invoker(topology.region, aws.function_environment(), scope)
         chaos = Chaos(options.duplicate_rate, options.transient_rate, options.seed)
         mappings = [
             EventSourceMapping(
@@ -181,7 +196,11 @@ def run(options: RunOptions) -> RunResult:
             )
             for spec in topology.mappings
         ]
-        publisher = Publisher(topology, aws, messages, ledger.accept, options.wave)
+        # The producer's backoff takes no virtual time (the clock moves only when every mapping is idle).
+        retry = RetryPolicy(
+            sleep=_no_wait if clock.virtual else time.sleep, rng=random.Random(f"{options.seed}:producer")
+        )
+        publisher = Publisher(topology, aws, messages, ledger.accept, options.wave, retry, scope)
         drained, stopped_by = _drain(options, clock, state, mappings, publisher, ledger, started)
 
         sources = [m.queue.name for m in topology.mappings]
@@ -206,6 +225,7 @@ def run(options: RunOptions) -> RunResult:
                 "duplicate_rate": options.duplicate_rate,
                 "transient_rate": options.transient_rate,
                 "poison_rate": options.poison_rate,
+                "api_fault_rate": options.api_fault_rate,
             },
             drained=drained,
             stopped_by=stopped_by,
@@ -213,6 +233,12 @@ def run(options: RunOptions) -> RunResult:
             wall_seconds=time.monotonic() - started,
         )
         report = build_report(info, topology, ledger, snapshots, alarms)
+        if faults is not None or publisher.rejected:
+            report["api_faults"] = summary(
+                faults or ApiFaults(0.0, options.seed),
+                [(t.consumer, t.logical_id) for t in ledger.double_effects],
+                [(m.pipeline, m.logical_id, reason) for m, reason in publisher.rejected],
+            )
         if options.inspect is not None:
             options.inspect(aws)
     return RunResult(report, ledger, topology, snapshots)

@@ -21,7 +21,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from contextlib import AbstractContextManager, contextmanager, nullcontext, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -134,9 +134,16 @@ def resolve_entry(spec: str) -> Callable[[dict[str, Any], Any], Any]:
 class Invoker:
     """Runs functions in-process with their own environment; one per run."""
 
-    def __init__(self, region: str, extra_env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        region: str,
+        extra_env: Mapping[str, str],
+        scope: Callable[[], AbstractContextManager[Any]] = nullcontext,
+    ) -> None:
+        """`scope()` is entered around every invocation (the API faults of `--api-fault-rate` apply inside)."""
         self.region = region
         self.extra_env = dict(extra_env)
+        self.scope = scope
         self._entries: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
 
     def invoke(
@@ -151,7 +158,7 @@ class Invoker:
         started = time.monotonic()
         response: Any = None
         error: str | None = None
-        with swapped_environ(env), redirect_stdout(FUNCTION_OUTPUT), redirect_stderr(FUNCTION_OUTPUT):
+        with swapped_environ(env), redirect_stdout(FUNCTION_OUTPUT), redirect_stderr(FUNCTION_OUTPUT), self.scope():
             try:
                 response = entry(event, context)
             except Exception as exc:  # a failed invocation, as Lambda would report it

@@ -14,11 +14,13 @@ matcher, so a subscriber that a filter policy excludes counts the message as *fi
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 from moto.sns.utils import FilterPolicyMatcher
 
-from producer import Entry, Producer, RetryPolicy
+from producer import Entry, Producer, RetryPolicy, SendError
 from producer import Message as ProducerMessage
 from sandbox.clients import AwsClients
 from sandbox.messages import Message, filter_attributes
@@ -74,8 +76,13 @@ class Publisher:
         accepted: Callable[[Message, list[Route]], None],
         wave: int = 50,
         retry: RetryPolicy | None = None,
+        scope: Callable[[], AbstractContextManager[Any]] = nullcontext,
     ) -> None:
+        """`scope()` is entered around every send (the API faults of `--api-fault-rate` apply inside)."""
         self.topology = topology
+        self.scope = scope
+        self.rejected: list[tuple[Message, str]] = []
+        """Messages the entry never accepted (the producer raised after its retries): not tracked, reported."""
         self.pending = list(messages)
         self.accepted = accepted
         self.wave = max(1, wave)
@@ -100,14 +107,20 @@ class Publisher:
         for name, messages in by_pipeline.items():
             pipeline = self.topology.pipelines[name]
             fifo = self.producer.entry(name).fifo
-            self.producer.send_many(
-                name,
-                [
-                    ProducerMessage(m.body, m.attributes, (m.group or m.pipeline) if fifo else None, m.logical_id)
-                    for m in messages
-                ],
-            )
-            for m in messages:
-                self.accepted(m, routes(self.topology, pipeline, m))
+            outgoing = [
+                ProducerMessage(m.body, m.attributes, (m.group or m.pipeline) if fifo else None, m.logical_id)
+                for m in messages
+            ]
+            failed: dict[int, str] = {}
+            try:
+                with self.scope():
+                    self.producer.send_many(name, outgoing)
+            except SendError as exc:
+                failed = {f.index: str(f) for f in exc.failed}
+            for index, m in enumerate(messages):
+                if index in failed:
+                    self.rejected.append((m, failed[index]))
+                else:
+                    self.accepted(m, routes(self.topology, pipeline, m))
         self.sent += len(wave)
         return len(wave)
