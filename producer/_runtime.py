@@ -1,7 +1,7 @@
-"""The runtime's wire definitions, imported from ``functions/pipeline_runtime`` (one definition).
+"""The runtime's large-message pointer format, imported from ``functions/pipeline_runtime`` (one implementation).
 
-Attribute names (``ap-message-id``, ``ap-large-message``, …), the size limits and the large-message
-pointer format are the consumer runtime's; the producer writes exactly what the runtime reads. Inside
+Attribute names and AWS limits come from ``contract`` (the one table); the pointer a producer writes and
+the runtime resolves (``pipeline_runtime.large_messages``) has one implementation, the runtime's. Inside
 this repository ``functions/`` is on the path of tests and the sandbox; a service that imports
 ``producer`` from a checkout gets it appended here (lowest priority, nothing shadowed).
 """
@@ -17,6 +17,6 @@ FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 if importlib.util.find_spec("pipeline_runtime") is None:  # pragma: no cover - depends on the caller's sys.path
     sys.path.append(str(FUNCTIONS_DIR))
 
-from pipeline_runtime import attributes, large_messages  # noqa: E402
+from pipeline_runtime import large_messages  # noqa: E402
 
-__all__ = ["attributes", "large_messages"]
+__all__ = ["large_messages"]

@@ -24,8 +24,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from contract import aws as limits
+from contract import runtime as wire
 from producer import outgoing
-from producer._runtime import attributes as attrs
 from producer._runtime import large_messages
 from producer.entries import Entry, entries_from_outputs, load_outputs_file, region_of
 from producer.errors import FailedEntry, ProducerError, SendError
@@ -34,7 +35,7 @@ from producer.retry import RetryPolicy, is_retryable
 
 __all__ = ["MAX_BATCH_ENTRIES", "Producer"]
 
-MAX_BATCH_ENTRIES = 10
+MAX_BATCH_ENTRIES = min(limits.SQS_BATCH_ENTRIES_MAX, limits.SNS_BATCH_ENTRIES_MAX)
 """SendMessageBatch and PublishBatch take at most 10 entries (TooManyEntriesInBatchRequest)."""
 
 
@@ -147,7 +148,7 @@ class Producer:
 
     def _finish(self, entry: Entry, p: Prepared) -> Outgoing:
         """Add the runtime's attributes; a body over the limit (or the threshold) goes to S3."""
-        own = {attrs.MESSAGE_ID: attrs.string(p.message_id)}
+        own = {wire.MESSAGE_ID: _string(p.message_id)}
         out = self._outgoing(p, p.body, {**p.user_attributes, **own})
         threshold = entry.max_message_bytes
         if self.large_message_threshold is not None:
@@ -160,22 +161,22 @@ class Producer:
                 f"pipeline {entry.pipeline!r}'s {'topic' if entry.is_topic else 'queue'}; set largeMessages: true "
                 "on the pipeline to send large bodies through S3"
             )
-        if len(p.user_attributes) + 2 > attrs.MAX_ATTRIBUTES:
+        if len(p.user_attributes) + 2 > limits.SQS_MESSAGE_ATTRIBUTES_MAX:
             raise ProducerError(f"#{p.index}: a large message carries 2 runtime attributes; use at most 8 of yours")
         pointer = self._call_with_retry(
             lambda: large_messages.store(
                 self.client("s3"), entry.large_message_bucket, entry.pipeline, p.message_id, p.body
             )
         )
-        own[attrs.LARGE_MESSAGE] = attrs.string(pointer.uri)
+        own[wire.LARGE_MESSAGE] = _string(pointer.uri)
         return self._outgoing(p, pointer.body(), {**p.user_attributes, **own})
 
     @staticmethod
     def _outgoing(p: Prepared, body: str, attributes: dict[str, dict[str, Any]]) -> Outgoing:
-        if len(attributes) > attrs.MAX_ATTRIBUTES:
+        if len(attributes) > limits.SQS_MESSAGE_ATTRIBUTES_MAX:
             raise ProducerError(
-                f"#{p.index}: {len(attributes)} attributes with {attrs.MESSAGE_ID}; "
-                f"SQS/SNS allow {attrs.MAX_ATTRIBUTES}"
+                f"#{p.index}: {len(attributes)} attributes with {wire.MESSAGE_ID}; "
+                f"SQS/SNS allow {limits.SQS_MESSAGE_ATTRIBUTES_MAX}"
             )
         dedup = outgoing.deduplication_id(p.message_id) if p.group is not None else None
         return Outgoing(p.index, p.message_id, body, attributes, p.group, dedup)
@@ -263,6 +264,10 @@ class Producer:
             else:  # missing from both lists: never assume it was sent
                 results.append(problems.get(key, ("MissingResult", "the response did not mention this entry", True)))
         return results
+
+
+def _string(value: str) -> dict[str, str]:
+    return {"DataType": "String", "StringValue": value}
 
 
 def batches(messages: Sequence[Outgoing], max_bytes: int) -> list[list[Outgoing]]:

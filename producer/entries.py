@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from producer._runtime import large_messages
+from contract import aws as limits
 from producer.errors import ProducerError
 
 __all__ = ["Entry", "entries_from_outputs", "load_outputs_file", "region_of"]
@@ -52,8 +52,8 @@ class Entry:
 
     @property
     def max_message_bytes(self) -> int:
-        """Per message and per batch request: SNS 256 KiB, SQS 1 MiB (see the runtime's large_messages)."""
-        return large_messages.SNS_MAX_MESSAGE_BYTES if self.is_topic else large_messages.SQS_MAX_MESSAGE_BYTES
+        """Per message and per batch request: SNS 256 KiB, SQS 1 MiB (contract.aws)."""
+        return limits.SNS_MESSAGE_BYTES_MAX if self.is_topic else limits.SQS_MESSAGE_BYTES_MAX
 
 
 def region_of(target: str) -> str | None:

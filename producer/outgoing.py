@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from producer._runtime import attributes as attrs
+from contract import runtime as wire
 from producer._runtime import large_messages
 from producer.errors import ProducerError
 
@@ -118,10 +118,10 @@ def wire_attributes(attributes: Mapping[str, Any] | None, *, sns: bool) -> dict[
     for name, value in (attributes or {}).items():
         if not isinstance(name, str) or not name:
             raise ProducerError(f"attribute name {name!r} must be a non-empty string")
-        if name.startswith(attrs.RUNTIME_PREFIX):
+        if name.startswith(wire.RUNTIME_PREFIX):
             raise ProducerError(
-                f"attribute {name!r}: names starting with {attrs.RUNTIME_PREFIX!r} belong to the runtime "
-                f"(use idempotency_key= for {attrs.MESSAGE_ID})"
+                f"attribute {name!r}: names starting with {wire.RUNTIME_PREFIX!r} belong to the runtime "
+                f"(use idempotency_key= for {wire.MESSAGE_ID})"
             )
         out[name] = _attribute(name, value, sns=sns)
     return out

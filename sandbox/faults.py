@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from contract.runtime import MESSAGE_ID
+
 __all__ = ["ApiFaults", "attributing", "summary"]
 
 _WHOLE_CALL = (("ThrottlingException", 400), ("InternalError", 500), ("ServiceUnavailable", 503))
@@ -93,7 +95,7 @@ class ApiFaults:
         """
         if self.since_last_record:
             attrs = record.get("messageAttributes") or {}
-            logical = (attrs.get("ap-message-id") or {}).get("stringValue") or str(record.get("messageId"))
+            logical = (attrs.get(MESSAGE_ID) or {}).get("stringValue") or str(record.get("messageId"))
             self.by_record.setdefault((scope, logical), []).extend(self.since_last_record)
             if error is not None and any(f.startswith("dynamodb.UpdateItem") for f in self.since_last_record):
                 self.reruns.append((scope, logical))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from producer._runtime import attributes as attrs
+from contract import runtime as attrs
 from producer.cli import main
 from tests.producer.conftest import Aws
 

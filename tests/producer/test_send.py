@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from contract import runtime as attrs
 from producer import Entry, Message, ProducerError, SendError
-from producer._runtime import attributes as attrs
 from producer._runtime import large_messages
 from tests.producer.conftest import Aws, no_sleep_policy, producer_for
 
