@@ -99,6 +99,8 @@ class FanOutPipeline:
     name: str
     subscribers: tuple[Subscriber, ...]
     fifo: bool = False
+    large_messages: bool = False
+    """`largeMessages`: bodies over the SQS/SNS limit travel through a private S3 bucket (producer + runtime)."""
     enabled: bool = True
     pattern: PatternName = "fanout"
     http: HttpSettings | None = None
@@ -109,6 +111,8 @@ class FanOutPipeline:
 class ChainPipeline:
     name: str
     stages: tuple[ConsumerSettings, ...]
+    large_messages: bool = False
+    """`largeMessages`: bodies over the SQS/SNS limit travel through a private S3 bucket (producer + runtime)."""
     enabled: bool = True
     pattern: PatternName = "chain"
     http: HttpSettings | None = None
@@ -121,6 +125,8 @@ class RetryPipeline:
     consumer: ConsumerSettings
     delays: tuple[int, ...]
     """Delay of each retry tier, in the order a message goes through them."""
+    large_messages: bool = False
+    """`largeMessages`: bodies over the SQS/SNS limit travel through a private S3 bucket (producer + runtime)."""
     enabled: bool = True
     pattern: PatternName = "retry"
     http: HttpSettings | None = None
@@ -295,8 +301,9 @@ def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str
         return None
     enabled = errors.boolean(path, raw, "enabled", True)
     fifo = errors.boolean(path, raw, "fifo", False)
+    large = errors.boolean(path, raw, "largeMessages", False)
     if pattern == "fanout":
-        errors.unknown_keys(path, raw, ("pattern", "enabled", "fifo", "subscribers", "http"))
+        errors.unknown_keys(path, raw, ("pattern", "enabled", "fifo", "largeMessages", "subscribers", "http"))
         http = _http(errors, path, raw, fifo=fifo, topic_entry=True)
         subs = errors.mapping(f"{path}.subscribers", raw.get("subscribers"))
         if not subs:
@@ -309,9 +316,11 @@ def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str
             sub = _parse_subscriber(errors, sub_path, str(sub_name), sub_body, fifo, stack, name)
             if sub is not None:
                 subscribers.append(sub)
-        return FanOutPipeline(name=name, subscribers=tuple(subscribers), fifo=fifo, enabled=enabled, http=http)
+        return FanOutPipeline(
+            name=name, subscribers=tuple(subscribers), fifo=fifo, large_messages=large, enabled=enabled, http=http
+        )
     if pattern == "chain":
-        errors.unknown_keys(path, raw, ("pattern", "enabled", "fifo", "stages", "http"))
+        errors.unknown_keys(path, raw, ("pattern", "enabled", "fifo", "largeMessages", "stages", "http"))
         http = _http(errors, path, raw, fifo=fifo, topic_entry=False)
         stages_raw = raw.get("stages")
         if not isinstance(stages_raw, list) or not stages_raw:
@@ -339,9 +348,9 @@ def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str
             )
             if stage is not None:
                 stages.append(stage)
-        return ChainPipeline(name=name, stages=tuple(stages), enabled=enabled, http=http)
+        return ChainPipeline(name=name, stages=tuple(stages), large_messages=large, enabled=enabled, http=http)
     # retry
-    errors.unknown_keys(path, raw, ("pattern", "enabled", "retries", "http", *CONSUMER_KEYS))
+    errors.unknown_keys(path, raw, ("pattern", "enabled", "largeMessages", "retries", "http", *CONSUMER_KEYS))
     http = _http(errors, path, raw, fifo=fifo, topic_entry=False)
     consumer_raw = {k: v for k, v in raw.items() if k in CONSUMER_KEYS and k != "fifo"}
     delays = _parse_retries(errors, f"{path}.retries", raw.get("retries"))
@@ -350,7 +359,9 @@ def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str
     )
     if consumer is None or delays is None:
         return None
-    return RetryPipeline(name=name, consumer=consumer, delays=delays, enabled=enabled, http=http)
+    return RetryPipeline(
+        name=name, consumer=consumer, delays=delays, large_messages=large, enabled=enabled, http=http
+    )
 
 
 def _parse_retries(errors: _Errors, path: str, value: Any) -> tuple[int, ...] | None:

@@ -18,6 +18,7 @@ from components import defaults as d
 from components import policy_documents as docs
 from components.alarms import metric_alarm
 from components.config import ConsumerSettings
+from components.large_messages import LargeMessageBucket
 from components.package import lambda_package
 
 
@@ -32,6 +33,9 @@ class StackContext:
     log_retention_days: int = d.LOG_RETENTION_DAYS
     architecture: str = d.ARCHITECTURE
     results_bucket: aws.s3.Bucket | None = None
+    large_messages: LargeMessageBucket | None = None
+    """The stack's large-message bucket; a consumer of a pipeline in `large_message_pipelines` may read its prefix."""
+    large_message_pipelines: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class Consumer(pulumi.ComponentResource):
         )
         send_targets = [args.dlq, *([args.next_queue] if args.next_queue else []), *(t.queue for t in args.retry_tiers)]
         bucket_arn = args.stack.results_bucket.arn if s.results and args.stack.results_bucket else None
+        large = args.stack.large_messages if args.pipeline in args.stack.large_message_pipelines else None
         self.role_policy = role_policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=self.role.id,
@@ -108,6 +113,7 @@ class Consumer(pulumi.ComponentResource):
                 log_group=log_group.arn,
                 table=self.table.arn if self.table else None,
                 bucket=bucket_arn,
+                large=large.object_arn(args.pipeline) if large else None,
             ).apply(
                 lambda a: docs.consumer_role_policy(
                     source_queue_arns=a["sources"],
@@ -115,6 +121,8 @@ class Consumer(pulumi.ComponentResource):
                     log_group_arn=a["log_group"],
                     table_arn=a["table"],
                     results_object_arn=f"{a['bucket']}/{args.pipeline}/{s.name}/*" if a["bucket"] else None,
+                    large_message_object_arn=a["large"],
+                    large_message_write=args.next_queue is not None,
                 )
             ),
             opts=child,
@@ -143,6 +151,8 @@ class Consumer(pulumi.ComponentResource):
                 variables["AP_IDEMPOTENCY_KEY"] = s.idempotency_key
         if s.results and args.stack.results_bucket is not None:
             variables["AP_RESULTS_BUCKET"] = args.stack.results_bucket.bucket
+        if large is not None:
+            variables["AP_LARGE_MESSAGE_BUCKET"] = large.bucket.bucket
 
         self.function = aws.lambda_.Function(
             f"{name}-function",

@@ -149,6 +149,8 @@ def consumer_role_policy(
     log_group_arn: str,
     table_arn: str | None,
     results_object_arn: str | None,
+    large_message_object_arn: str | None = None,
+    large_message_write: bool = False,
 ) -> str:
     """Least privilege for one consumer: named actions on named resources only, no wildcards."""
     statements: list[dict[str, Any]] = [
@@ -188,6 +190,12 @@ def consumer_role_policy(
     if results_object_arn:
         statements.append(
             {"Sid": "WriteResults", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": results_object_arn}
+        )
+    if large_message_object_arn:
+        # Only this pipeline's prefix; a chain stage also writes large results for the next stage.
+        actions = ["s3:GetObject", *(["s3:PutObject"] if large_message_write else [])]
+        statements.append(
+            {"Sid": "LargeMessages", "Effect": "Allow", "Action": actions, "Resource": large_message_object_arn}
         )
     return json.dumps({"Version": VERSION, "Statement": statements})
 

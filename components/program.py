@@ -22,6 +22,7 @@ from components.consumer import Consumer, StackContext
 from components.dashboard import PipelineMetrics, stack_dashboard
 from components.fanout import FanOut, FanOutArgs
 from components.http_ingress import ApiGatewayAccount, HttpIngress, HttpIngressArgs
+from components.large_messages import LargeMessageBucket, LargeMessageBucketArgs, expiration_days
 from components.queue import DeadLetteredQueue
 from components.retry import DelayedRetry, DelayedRetryArgs
 
@@ -34,6 +35,7 @@ def build(config: StackConfig) -> dict[str, Any]:
     )
     pipelines = config.enabled_pipelines
     needs_bucket = any(c.results for p in pipelines for c in _consumers(p))
+    large = [p for p in pipelines if p.large_messages]
     stack = StackContext(
         region=config.region,
         alarm_topic_arn=alarm_topic.topic.arn,
@@ -41,6 +43,11 @@ def build(config: StackConfig) -> dict[str, Any]:
         powertools_layer_arn=powertools.layer_arn(config.region, config.architecture, config.powertools_layer_version),
         architecture=config.architecture,
         results_bucket=results_bucket(d.results_bucket_prefix(config.stack)) if needs_bucket else None,
+        large_messages=LargeMessageBucket(
+            "large-messages",
+            LargeMessageBucketArgs(config.stack, {p.name: _large_message_days(p) for p in large}),
+        ) if large else None,
+        large_message_pipelines=frozenset(p.name for p in large),
     )
     outputs: dict[str, Any] = {"alarmTopicArn": alarm_topic.topic.arn}
     if stack.results_bucket is not None:
@@ -102,6 +109,9 @@ def build(config: StackConfig) -> dict[str, Any]:
             pipeline_outputs[p.name]["httpUrl"] = ingress.url
             if ingress.api_key is not None:
                 pipeline_outputs[p.name]["httpApiKeyId"] = ingress.api_key.id
+    if stack.large_messages is not None:
+        for p in large:
+            pipeline_outputs[p.name]["largeMessageBucket"] = stack.large_messages.bucket.bucket
     outputs["pipelines"] = pipeline_outputs
     if rows:
         outputs["dashboard"] = stack_dashboard(config.name_prefix, config.region, rows).dashboard_name
@@ -123,6 +133,11 @@ def _consumers(p: FanOutPipeline | ChainPipeline | RetryPipeline) -> list[Any]:
     if isinstance(p, ChainPipeline):
         return list(p.stages)
     return [p.consumer]
+
+
+def _large_message_days(p: FanOutPipeline | ChainPipeline | RetryPipeline) -> int:
+    hops = 1 + (len(p.delays) if isinstance(p, RetryPipeline) else 0)
+    return expiration_days(max(c.retention for c in _consumers(p)), hops)
 
 
 def results_bucket(prefix: str) -> aws.s3.Bucket:

@@ -30,6 +30,10 @@ SQS_RECEIVE_WAIT_RANGE = (0, 20)
 SQS_MAX_RECEIVE_COUNT_RANGE = (1, 1000)
 SQS_MESSAGES_PER_RECEIVE_MAX = 10
 SQS_MESSAGE_ATTRIBUTES_MAX = 10
+SQS_MESSAGE_BYTES_MAX = 1_048_576
+"""1 MiB per message *and* per SendMessageBatch request, body plus attributes (SQS API reference,
+`SendMessageBatch`; raised from 256 KiB in August 2025)."""
+SQS_BATCH_ENTRIES_MAX = 10
 SQS_QUEUE_NAME_MAX = 80
 SQS_REDRIVE_ALLOW_SOURCES_MAX = 10
 
@@ -64,6 +68,10 @@ def advised_visibility_timeout(timeout: int | float, batch_window: int | float) 
 
 
 # --- SNS --------------------------------------------------------------------------------------------
+SNS_MESSAGE_BYTES_MAX = 262_144
+"""256 KiB per message and per PublishBatch request at a topic's default `MaximumMessageSize` (SNS API
+reference, `PublishBatch`; a topic may raise it to 1 MiB - ours keep the default)."""
+SNS_BATCH_ENTRIES_MAX = 10
 SNS_FILTER_POLICY_KEYS_MAX = 5
 SNS_FILTER_POLICY_SCOPES = ("MessageAttributes", "MessageBody")
 

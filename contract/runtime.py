@@ -24,6 +24,11 @@ DEAD_LETTER_ID = "ap-dead-letter-id"
 ORIGINAL_ATTRIBUTES = "ap-original-attributes"
 """Original attributes that did not fit SQS's 10, packed as JSON."""
 
+LARGE_MESSAGE = "ap-large-message"
+"""The body is a pointer to an S3 object holding the real body (`s3://<bucket>/<key>`; docs/contracts.md §6)."""
+PROBE = "ap-probe"
+"""A smoke-test probe (`ops.smoke`): the runtime answers it itself, the business function never runs."""
+
 REASON_BYTES_MAX = 1024
 
 IDEMPOTENCY_EXPIRES_AFTER_SECONDS = 24 * 60 * 60

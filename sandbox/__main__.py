@@ -23,8 +23,9 @@ and visibility timeouts take as long as configured (a dev run with 300 s retry t
 
 chaos (reproducible with --seed): --duplicate-rate delivers a record once more (same batch or the
 next), --transient-rate fails a whole invocation (before the handler ran, or after it ran and did its
-work), --poison-rate replaces a message body with malformed JSON. The report proves nothing was lost
-and no business effect was applied twice.
+work), --poison-rate replaces a message body with malformed JSON, --api-fault-rate makes AWS calls of
+the producer and the runtime fail like AWS does (throttling, 5xx, partial batch results). The report
+proves nothing was lost; a business effect applied twice is counted and explained (at-least-once).
 
 exit status: 0 all messages accounted for, 1 something lost or the run did not drain, 2 bad input.
 """
@@ -112,6 +113,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                        help="per invocation: fail it as a whole, before or after the handler ran (0–1)")
     chaos.add_argument("--poison-rate", type=_rate, default=0.0, metavar="R",
                        help="per message: replace the body with malformed JSON (0–1)")
+    chaos.add_argument("--api-fault-rate", type=_rate, default=0.0, metavar="R",
+                       help="per AWS call of the producer and the runtime: fail it like AWS does (throttling, "
+                       "5xx; on *Batch calls, single entries) (0–1)")
     chaos.add_argument("--seed", type=int, default=0, help="seed for the chaos and the generated ids (default 0)")
     where = parser.add_argument_group("emulator and limits")
     where.add_argument("--endpoint-url", metavar="URL",
@@ -246,6 +250,7 @@ def run_command(args: argparse.Namespace) -> int:
                 duplicate_rate=args.duplicate_rate,
                 transient_rate=args.transient_rate,
                 poison_rate=args.poison_rate,
+                api_fault_rate=args.api_fault_rate,
                 seed=args.seed,
                 wave=args.wave,
                 max_virtual_seconds=args.max_virtual_seconds,

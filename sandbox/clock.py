@@ -13,22 +13,29 @@ What stays on real time, deliberately:
 
 * SNS and DynamoDB models (``moto.sns.models.unix_time`` only stamps config items; DynamoDB TTL is
   not enforced by moto), so they need no patching.
-* Powertools idempotency computes and checks record expiry with ``datetime.now()``. The virtual clock
-  starts at real *now* and only moves forward, and both expiry and check use real time, so a record
-  saved during a run never expires during it - as in AWS within the runtime's 24 h idempotency window
-  (a demo covers minutes to hours of virtual time).
+
+Powertools idempotency, on the other hand, computes and checks record expiry and in-progress expiry
+with ``datetime.now()``, which the engine points at the virtual clock too (``patch_powertools``), so an
+in-progress record left by a failed save expires when AWS would let it (the function's timeout).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
 _MOTO_SQS_MODULE = "moto.sqs.models"
 _PATCHED = ("unix_time", "unix_time_millis")
+_POWERTOOLS_MODULES = (
+    "aws_lambda_powertools.utilities.idempotency.base",
+    "aws_lambda_powertools.utilities.idempotency.persistence.base",
+    "aws_lambda_powertools.utilities.idempotency.persistence.dynamodb",
+)
+"""Where Powertools idempotency reads `dt.datetime.now()` (aws-lambda-powertools 3.x)."""
 
 
 class Clock(Protocol):
@@ -94,6 +101,38 @@ class VirtualClock:
         finally:
             for name, original in saved.items():
                 setattr(module, name, original)
+
+
+    @contextmanager
+    def patch_powertools(self) -> Iterator[VirtualClock]:
+        """Make Powertools idempotency read this clock (record expiry, in-progress expiry) while open.
+
+        Without it an in-progress record (the function did its work, then failed to save the outcome)
+        would never expire during a run: redeliveries come minutes later in virtual time but
+        milliseconds later in real time. With it, as in AWS, the redelivery after the visibility timeout
+        finds the in-progress record expired and runs again (at-least-once).
+        """
+        import importlib
+
+        clock = self
+
+        class VirtualDatetime(dt.datetime):
+            @classmethod
+            def now(cls, tz: dt.tzinfo | None = None) -> VirtualDatetime:
+                return cls.fromtimestamp(clock.now(), tz)
+
+        shim = types.ModuleType("datetime")
+        shim.__dict__.update(dt.__dict__)
+        setattr(shim, "datetime", VirtualDatetime)  # noqa: B010 - the shim module's `datetime` class
+        modules = [importlib.import_module(name) for name in _POWERTOOLS_MODULES]
+        saved = [module.dt for module in modules]
+        for module in modules:
+            module.dt = shim  # type: ignore[attr-defined]
+        try:
+            yield self
+        finally:
+            for module, original in zip(modules, saved, strict=True):
+                module.dt = original  # type: ignore[attr-defined]
 
 
 class RealClock:

@@ -18,16 +18,18 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from producer import RetryPolicy
 from sandbox.alarms import evaluate
 from sandbox.clients import AwsClients
 from sandbox.clock import Clock, RealClock, VirtualClock
 from sandbox.effects import observe_outcomes
 from sandbox.esm import Chaos, EventSourceMapping
+from sandbox.faults import ApiFaults, attributing, summary
 from sandbox.fifo_order import fifo_oldest_first
 from sandbox.invoke import FUNCTION_OUTPUT, Invoker, ensure_functions_on_path
 from sandbox.ledger import Ledger
@@ -59,6 +61,8 @@ class RunOptions:
     duplicate_rate: float = 0.0
     transient_rate: float = 0.0
     poison_rate: float = 0.0
+    api_fault_rate: float = 0.0
+    """Fraction of the producer's and the runtime's AWS calls that fail like AWS fails (sandbox/faults.py)."""
     seed: int = 0
     wave: int = 50
     max_virtual_seconds: float = 7 * 24 * 3600.0
@@ -92,7 +96,7 @@ class RunResult:
 
 
 def _check_options(o: RunOptions) -> None:
-    for name in ("duplicate_rate", "transient_rate", "poison_rate"):
+    for name in ("duplicate_rate", "transient_rate", "poison_rate", "api_fault_rate"):
         value = getattr(o, name)
         if not 0.0 <= value <= 1.0:
             raise SandboxError(f"--{name.replace('_', '-')} {value} is out of range; allowed 0–1")
@@ -146,6 +150,8 @@ class Live:
     state: QueueState
     ledger: Ledger
     mappings: list[EventSourceMapping]
+    scope: Callable[[], AbstractContextManager[Any]] = nullcontext
+    """Entered around every AWS-calling unit of work (invocations, publishing): `--api-fault-rate` applies inside."""
 
     @property
     def sources(self) -> list[str]:
@@ -158,12 +164,15 @@ def start(
     endpoint_url: str | None = None,
     chaos: Chaos | None = None,
     function_logs: TextIO | None = None,
+    faults: ApiFaults | None = None,
 ) -> Iterator[Live]:
     """Materialise `topology` (in-process moto on a virtual clock, or at `endpoint_url` on real time)."""
     chaos = chaos or Chaos()
     with ExitStack() as stack:
         clock: Clock
         state: QueueState
+        if faults is not None:  # before any botocore session exists: every session gets the hooks
+            stack.enter_context(faults.installed())
         if endpoint_url:
             clock = RealClock()
             aws = AwsClients.create(topology.region, endpoint_url)
@@ -176,6 +185,7 @@ def start(
             stack.enter_context(fifo_oldest_first())  # moto 5.2.5 FIFO order defect (sandbox/fifo_order.py)
             virtual = VirtualClock()
             stack.enter_context(virtual.patch_moto())
+            stack.enter_context(virtual.patch_powertools())
             clock = virtual
             aws = AwsClients.create(topology.region)
             state = MotoState(topology.region)
@@ -185,7 +195,10 @@ def start(
         ledger = Ledger(topology, clock.now)
         stack.enter_context(observe_outcomes(ledger))
         stack.enter_context(_function_output(function_logs))
-        invoker = Invoker(topology.region, aws.function_environment())
+        scope = faults.scope if faults is not None else nullcontext
+        if faults is not None:
+            stack.enter_context(attributing(faults))
+        invoker = Invoker(topology.region, aws.function_environment(), scope)
         seed = chaos.seed or 0
         mappings = [
             EventSourceMapping(
@@ -193,7 +206,11 @@ def start(
             )
             for spec in topology.mappings
         ]
-        yield Live(topology, aws, clock, state, ledger, mappings)
+        yield Live(topology, aws, clock, state, ledger, mappings, scope)
+
+
+def _no_wait(seconds: float) -> None:
+    """A backoff on the virtual clock: zero time passes."""
 
 
 def next_event(live: Live) -> float | None:
@@ -245,6 +262,7 @@ def _run_info(
             "duplicate_rate": options.duplicate_rate,
             "transient_rate": options.transient_rate,
             "poison_rate": options.poison_rate,
+            "api_fault_rate": options.api_fault_rate,
         },
         drained=drained,
         stopped_by=stopped_by,
@@ -261,8 +279,13 @@ def run(options: RunOptions) -> RunResult:
     topology = topology_from_capture(capture)
     messages = _messages(options, capture, topology)
     chaos = Chaos(options.duplicate_rate, options.transient_rate, options.seed)
-    with start(topology, options.endpoint_url, chaos, options.function_logs) as live:
-        publisher = Publisher(topology, live.aws, messages, live.ledger.accept, options.wave)
+    faults = ApiFaults(options.api_fault_rate, options.seed) if options.api_fault_rate else None
+    with start(topology, options.endpoint_url, chaos, options.function_logs, faults) as live:
+        # The producer's backoff takes no virtual time (the clock moves only when every mapping is idle).
+        retry = RetryPolicy(
+            sleep=_no_wait if live.clock.virtual else time.sleep, rng=random.Random(f"{options.seed}:producer")
+        )
+        publisher = Publisher(topology, live.aws, messages, live.ledger.accept, options.wave, retry, live.scope)
         drained, stopped_by = _drain(options, live, publisher, started)
         now = live.clock.now()
         snapshots = _final_snapshots(options, topology, live.state, now)
@@ -270,6 +293,12 @@ def run(options: RunOptions) -> RunResult:
         alarms = evaluate(topology.alarms, snapshots, live.ledger.functions, start=live.clock.start, now=now)
         info = _run_info(options, topology, now - live.clock.start, drained, stopped_by, started)
         report = build_report(info, topology, live.ledger, snapshots, alarms)
+        if faults is not None or publisher.rejected:
+            report["api_faults"] = summary(
+                faults or ApiFaults(0.0, options.seed),
+                [(t.consumer, t.logical_id) for t in live.ledger.double_effects],
+                [(m.pipeline, m.logical_id, reason) for m, reason in publisher.rejected],
+            )
         if options.inspect is not None:
             options.inspect(live.aws)
     return RunResult(report, live.ledger, topology, snapshots)

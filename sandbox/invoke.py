@@ -21,7 +21,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from contextlib import AbstractContextManager, contextmanager, nullcontext, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -150,14 +150,21 @@ def resolve_entry(spec: str) -> Callable[[dict[str, Any], Any], Any]:
 class Invoker:
     """Runs functions in-process with their own environment; one per run.
 
-    `monotonic` measures an invocation against its timeout (real time; tests pass a fake one).
+    `monotonic` measures an invocation against its timeout (real time; tests pass a fake one); `scope()` is
+    entered around every invocation (the API faults of `--api-fault-rate` apply inside).
     """
 
     def __init__(
-        self, region: str, extra_env: Mapping[str, str], *, monotonic: Callable[[], float] = time.monotonic
+        self,
+        region: str,
+        extra_env: Mapping[str, str],
+        scope: Callable[[], AbstractContextManager[Any]] = nullcontext,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.region = region
         self.extra_env = dict(extra_env)
+        self.scope = scope
         self.monotonic = monotonic
         self._entries: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
 
@@ -173,7 +180,7 @@ class Invoker:
         started, started_cpu = self.monotonic(), time.process_time()
         response: Any = None
         error: str | None = None
-        with swapped_environ(env), redirect_stdout(FUNCTION_OUTPUT), redirect_stderr(FUNCTION_OUTPUT):
+        with swapped_environ(env), redirect_stdout(FUNCTION_OUTPUT), redirect_stderr(FUNCTION_OUTPUT), self.scope():
             try:
                 response = entry(event, context)
             except Exception as exc:  # a failed invocation, as Lambda would report it

@@ -201,16 +201,10 @@ def build(
 
 
 def message_attributes(message: Message, *, sns: bool) -> dict[str, dict[str, Any]]:
-    """SNS `MessageAttributes` or SQS `MessageAttributes` (same shape for String/Number/String.Array)."""
-    out: dict[str, dict[str, Any]] = {}
-    for name, value in message.attributes.items():
-        if isinstance(value, list):
-            out[name] = {"DataType": "String.Array", "StringValue": json.dumps(value)} if sns else {
-                "DataType": "String", "StringValue": json.dumps(value)}
-        elif isinstance(value, int | float):
-            out[name] = {"DataType": "Number", "StringValue": str(value)}
-        else:
-            out[name] = {"DataType": "String", "StringValue": str(value)}
+    """SNS or SQS `MessageAttributes` as the producer sends them (lists: String.Array on SNS only)."""
+    from producer.outgoing import wire_attributes
+
+    out = wire_attributes(message.attributes, sns=sns)
     out[MESSAGE_ID] = {"DataType": "String", "StringValue": message.logical_id}
     return out
 

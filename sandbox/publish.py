@@ -2,7 +2,8 @@
 
 The entry is the stack output `pipelines.<name>.entry`: a topic ARN -> SNS `PublishBatch` (moto fans
 it out to the subscribed queues, applying raw delivery and filter policies), a queue URL -> SQS
-`SendMessageBatch`. Waves keep queues shallow: moto's ReceiveMessage scans the whole queue, so its
+`SendMessageBatch`, both sent by the `producer` package (the library users' services use). Waves keep
+queues shallow: moto's ReceiveMessage scans the whole queue, so its
 cost grows with depth (design.md §6); the engine publishes the next wave only when the previous one
 has been handled as far as it can be right now.
 
@@ -12,19 +13,19 @@ matcher, so a subscriber that a filter policy excludes counts the message as *fi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from moto.sns.utils import FilterPolicyMatcher
 
+from producer import Entry, Producer, RetryPolicy, SendError
+from producer import Message as ProducerMessage
 from sandbox.clients import AwsClients
-from sandbox.messages import Message, filter_attributes, message_attributes
+from sandbox.messages import Message, filter_attributes
 from sandbox.topology import Topology
 from stack_capture import PipelineOutputs
-
-MAX_BATCH = 10
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,12 @@ def routes(topology: Topology, pipeline: PipelineOutputs, message: Message) -> l
 
 
 class Publisher:
-    """Sends `messages` in waves; calls `accepted(message, routes, at)` for each message the entry took."""
+    """Sends `messages` in waves; calls `accepted(message, routes, at)` for each message the entry took.
+
+    The sends themselves are the `producer` package's (one implementation of the producer rules:
+    batching within AWS's limits, retrying only failed entries, `ap-message-id`, FIFO group and
+    deduplication id, large bodies through S3), with the sandbox's clients and `retry` policy.
+    """
 
     def __init__(
         self,
@@ -69,13 +75,24 @@ class Publisher:
         messages: list[Message],
         accepted: Callable[[Message, list[Route]], None],
         wave: int = 50,
+        retry: RetryPolicy | None = None,
+        scope: Callable[[], AbstractContextManager[Any]] = nullcontext,
     ) -> None:
+        """`scope()` is entered around every send (the API faults of `--api-fault-rate` apply inside)."""
         self.topology = topology
-        self.aws = aws
+        self.scope = scope
+        self.rejected: list[tuple[Message, str]] = []
+        """Messages the entry never accepted (the producer raised after its retries): not tracked, reported."""
         self.pending = list(messages)
         self.accepted = accepted
         self.wave = max(1, wave)
         self.sent = 0
+        self.producer = Producer(
+            [Entry(name, p.entry, p.large_message_bucket) for name, p in topology.pipelines.items()],
+            clients={"sqs": aws.sqs, "sns": aws.sns, "s3": aws.s3},
+            region=topology.region,
+            retry=retry,
+        )
 
     @property
     def done(self) -> bool:
@@ -89,52 +106,21 @@ class Publisher:
             by_pipeline.setdefault(m.pipeline, []).append(m)
         for name, messages in by_pipeline.items():
             pipeline = self.topology.pipelines[name]
-            for start in range(0, len(messages), MAX_BATCH):
-                chunk = messages[start : start + MAX_BATCH]
-                if pipeline.entry_is_topic:
-                    self._publish(pipeline, chunk)
+            fifo = self.producer.entry(name).fifo
+            outgoing = [
+                ProducerMessage(m.body, m.attributes, (m.group or m.pipeline) if fifo else None, m.logical_id)
+                for m in messages
+            ]
+            failed: dict[int, str] = {}
+            try:
+                with self.scope():
+                    self.producer.send_many(name, outgoing)
+            except SendError as exc:
+                failed = {f.index: str(f) for f in exc.failed}
+            for index, m in enumerate(messages):
+                if index in failed:
+                    self.rejected.append((m, failed[index]))
                 else:
-                    self._send(pipeline, chunk)
-                for m in chunk:
                     self.accepted(m, routes(self.topology, pipeline, m))
         self.sent += len(wave)
         return len(wave)
-
-    def _fifo_fields(self, fifo: bool, m: Message) -> dict[str, Any]:
-        if not fifo:
-            return {}
-        return {"MessageGroupId": m.group or m.pipeline, "MessageDeduplicationId": m.logical_id[:128]}
-
-    def _publish(self, pipeline: PipelineOutputs, chunk: list[Message]) -> None:
-        fifo = self.topology.topics[pipeline.entry].fifo
-        entries = [
-            {
-                "Id": str(n),
-                "Message": m.body,
-                "MessageAttributes": message_attributes(m, sns=True),
-                **self._fifo_fields(fifo, m),
-            }
-            for n, m in enumerate(chunk)
-        ]
-        response = self.aws.sns.publish_batch(TopicArn=pipeline.entry, PublishBatchRequestEntries=entries)
-        _raise_failed(response, f"publish to {pipeline.entry}")
-
-    def _send(self, pipeline: PipelineOutputs, chunk: list[Message]) -> None:
-        fifo = self.topology.queue_by_url(pipeline.entry).fifo
-        entries = [
-            {
-                "Id": str(n),
-                "MessageBody": m.body,
-                "MessageAttributes": message_attributes(m, sns=False),
-                **self._fifo_fields(fifo, m),
-            }
-            for n, m in enumerate(chunk)
-        ]
-        response = self.aws.sqs.send_message_batch(QueueUrl=pipeline.entry, Entries=entries)
-        _raise_failed(response, f"send to {pipeline.entry}")
-
-
-def _raise_failed(response: dict[str, Any], what: str) -> None:
-    failed = response.get("Failed") or []
-    if failed:
-        raise RuntimeError(f"{what}: {len(failed)} entries rejected: {json.dumps(failed)[:300]}")

@@ -282,7 +282,23 @@ def render(report: dict[str, Any], console: Console) -> None:
         f"({t['errors']} failed) · {clock}",
         highlight=False,
     )
-    if t["double_effects"]:
+    faults = report.get("api_faults")
+    if faults:
+        top = ", ".join(f"{what} ×{n}" for what, n in sorted(faults["injected"].items(), key=lambda i: -i[1])[:6])
+        console.print(f"API faults injected: {faults['injected_total']} ({top})", highlight=False)
+        for r in faults["rejected_at_entry"]:
+            console.print(f"  [yellow]not accepted by the entry[/] {r['pipeline']} {r['id']}: {r['reason']}",
+                          highlight=False)
+        for d in faults["double_effects"]:
+            console.print(f"  [yellow]applied twice[/] {d['consumer']} {d['id']}: {d['explanation']}", highlight=False)
+        if faults["reruns"]:
+            first = faults["reruns"][0]
+            console.print(
+                f"  [yellow]ran again after an unrecorded completion[/]: {len(faults['reruns'])} record(s), "
+                f"e.g. {first['consumer']} {first['id']}: {first['explanation']} (all in the JSON report)",
+                highlight=False,
+            )
+    elif t["double_effects"]:
         console.print("[bold red]a business effect was applied twice:[/] see double_effect_ids in the JSON report")
     if report["unexpected"]:
         console.print(f"[yellow]messages no track accounts for:[/] {report['unexpected']}")

@@ -34,6 +34,8 @@ class PipelineOutputs:
     """A topic ARN (fan-out) or a queue URL (chain, retry): where messages are accepted."""
     queue_urls: dict[str, str]
     dlq_urls: dict[str, str]
+    large_message_bucket: str | None = None
+    """Output `largeMessageBucket` (pipeline `largeMessages: true`): where bodies over the limit go."""
 
     @property
     def entry_is_topic(self) -> bool:
@@ -79,6 +81,7 @@ class Capture:
                 entry=str(p["entry"]),
                 queue_urls=dict(p.get("queueUrls") or {}),
                 dlq_urls=dict(p.get("dlqUrls") or {}),
+                large_message_bucket=p.get("largeMessageBucket") or None,
             )
             for name, p in (self.outputs.get("pipelines") or {}).items()
         }

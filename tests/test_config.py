@@ -159,7 +159,9 @@ KINDS = {
         subscriber_config, "pipelines.orders.subscribers.billing", ("filter", "filterScope", *CONSUMER_KEYS)
     ),
     "stage": Kind(stage_config, "pipelines.media.stages[0]", ("name", *CONSUMER_KEYS)),
-    "retry": Kind(retry_config, "pipelines.email", ("pattern", "enabled", "retries", "http", *CONSUMER_KEYS)),
+    "retry": Kind(
+        retry_config, "pipelines.email", ("pattern", "enabled", "largeMessages", "retries", "http", *CONSUMER_KEYS)
+    ),
 }
 SUB = KINDS["subscriber"].path
 
@@ -310,7 +312,7 @@ def test_unknown_stack_level_key() -> None:
         (
             {"pattern": "fanout", "subscribers": {"billing": {"handler": "handlers.orders:bill"}}, "timeout": 60},
             "timeout",
-            ("pattern", "enabled", "fifo", "subscribers", "http"),
+            ("pattern", "enabled", "fifo", "largeMessages", "subscribers", "http"),
         ),
         (
             {
@@ -319,12 +321,12 @@ def test_unknown_stack_level_key() -> None:
                 "handler": "handlers.media:download",
             },
             "handler",
-            ("pattern", "enabled", "fifo", "stages", "http"),
+            ("pattern", "enabled", "fifo", "largeMessages", "stages", "http"),
         ),
         (
             {"pattern": "retry", "handler": "handlers.notify:send", "retries": [{"delay": 30}], "delays": [30]},
             "delays",
-            ("pattern", "enabled", "retries", "http", *CONSUMER_KEYS),
+            ("pattern", "enabled", "largeMessages", "retries", "http", *CONSUMER_KEYS),
         ),
     ],
     ids=["fanout", "chain", "retry"],
@@ -379,7 +381,7 @@ def test_pipeline_not_a_mapping(body: Any) -> None:
     ]
 
 
-@pytest.mark.parametrize("key", ["enabled", "fifo"])
+@pytest.mark.parametrize("key", ["enabled", "fifo", "largeMessages"])
 @pytest.mark.parametrize("value", ["yes", 1, None])
 def test_pipeline_boolean_switch_not_a_boolean(key: str, value: Any) -> None:
     assert errors_of(stage_config({}, **{key: value})) == [
@@ -1244,3 +1246,9 @@ def test_prod_stack_file_parses(real_handlers: Path) -> None:
     assert ledger.consumer.fifo is True
     assert ledger.consumer.results is True
     assert ledger.delays == (60, 600)
+
+
+@pytest.mark.parametrize("build", [subscriber_config, stage_config, retry_config], ids=["fanout", "chain", "retry"])
+def test_large_messages_is_a_pipeline_switch_off_by_default(build: Callable[..., dict[str, Any]]) -> None:
+    assert parse(build({})).pipelines[0].large_messages is False
+    assert parse(build({}, largeMessages=True)).pipelines[0].large_messages is True

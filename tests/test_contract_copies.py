@@ -17,6 +17,7 @@ from components import defaults
 from contract import aws, runtime
 from pipeline_runtime import attributes as runtime_attributes
 from pipeline_runtime import idempotency as runtime_idempotency
+from pipeline_runtime import large_messages as runtime_large_messages
 from policy.guardrails import lambda_esm, queues
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +34,18 @@ COPIES: list[tuple[str, Any, Any]] = [
         "pipeline_runtime.attributes.ORIGINAL_ATTRIBUTES",
         runtime_attributes.ORIGINAL_ATTRIBUTES,
         runtime.ORIGINAL_ATTRIBUTES,
+    ),
+    ("pipeline_runtime.attributes.LARGE_MESSAGE", runtime_attributes.LARGE_MESSAGE, runtime.LARGE_MESSAGE),
+    ("pipeline_runtime.attributes.PROBE", runtime_attributes.PROBE, runtime.PROBE),
+    (
+        "pipeline_runtime.large_messages.SQS_MAX_MESSAGE_BYTES",
+        runtime_large_messages.SQS_MAX_MESSAGE_BYTES,
+        aws.SQS_MESSAGE_BYTES_MAX,
+    ),
+    (
+        "pipeline_runtime.large_messages.SNS_MAX_MESSAGE_BYTES",
+        runtime_large_messages.SNS_MAX_MESSAGE_BYTES,
+        aws.SNS_MESSAGE_BYTES_MAX,
     ),
     ("pipeline_runtime.attributes.RUNTIME_PREFIX", runtime_attributes.RUNTIME_PREFIX, runtime.RUNTIME_PREFIX),
     ("pipeline_runtime.attributes.MAX_REASON_BYTES", runtime_attributes.MAX_REASON_BYTES, runtime.REASON_BYTES_MAX),
@@ -87,6 +100,8 @@ ATTRIBUTE_NAMES = (
     runtime.SOURCE_QUEUE,
     runtime.DEAD_LETTER_ID,
     runtime.ORIGINAL_ATTRIBUTES,
+    runtime.LARGE_MESSAGE,
+    runtime.PROBE,
 )
 ATTRIBUTE_LITERAL = re.compile("[\"'](" + "|".join(map(re.escape, ATTRIBUTE_NAMES)) + ")[\"']")
 IMPORTERS = ("components", "sandbox", "ops", "stack_capture", "bench", "producer")

@@ -24,10 +24,12 @@ __all__ = [
     "DEAD_LETTER_ID",
     "ERROR_KIND",
     "ERROR_REASON",
+    "LARGE_MESSAGE",
     "MAX_ATTRIBUTES",
     "MAX_REASON_BYTES",
     "MESSAGE_ID",
     "ORIGINAL_ATTRIBUTES",
+    "PROBE",
     "RUNTIME_PREFIX",
     "SOURCE_QUEUE",
     "compose",
@@ -48,6 +50,10 @@ SOURCE_QUEUE = "ap-source-queue"
 DEAD_LETTER_ID = "ap-dead-letter-id"
 """Identifies one dead-lettering: copies of a DLQ message share it, a later dead-lettering gets a new one."""
 ORIGINAL_ATTRIBUTES = "ap-original-attributes"
+LARGE_MESSAGE = "ap-large-message"
+"""The body is a pointer to an S3 object holding the real body (docs/contracts.md §6)."""
+PROBE = "ap-probe"
+"""A smoke-test probe (``ops.smoke``): the runtime answers it itself, the business function never runs."""
 RUNTIME_PREFIX = "ap-"
 
 MAX_ATTRIBUTES = 10

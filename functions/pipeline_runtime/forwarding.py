@@ -1,6 +1,8 @@
 """Sends that move a message on: to the next chain stage, or to the next retry tier.
 
-Both keep the logical id (``ap-message-id``) and the incoming non-``ap-`` attributes. For FIFO
+Both keep the logical id (``ap-message-id``) and the incoming non-``ap-`` attributes. A chain result
+over SQS's size limit goes to the pipeline's large-message bucket (when it has one) and the next stage
+gets a pointer (:mod:`pipeline_runtime.large_messages`); a retry tier gets the incoming pointer as is. For FIFO
 destinations the ``MessageGroupId`` of the incoming record is kept and a deterministic
 ``MessageDeduplicationId`` is used, so a repeated send within SQS's 5-minute window is dropped.
 """
@@ -11,7 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from pipeline_runtime import attributes as attrs
-from pipeline_runtime import clients
+from pipeline_runtime import clients, large_messages
 from pipeline_runtime.dead_letter import dead_letter, is_fifo_url
 from pipeline_runtime.ids import deterministic_id
 
@@ -22,6 +24,11 @@ if TYPE_CHECKING:
     from pipeline_runtime.settings import Settings
 
 __all__ = ["encode_result", "escalate", "forward"]
+
+
+def _too_large(body: str, *attribute_sets: dict[str, Any]) -> bool:
+    merged = {k: v for attributes in attribute_sets for k, v in attributes.items()}
+    return large_messages.message_size(body, merged) > large_messages.SQS_MAX_MESSAGE_BYTES
 
 
 def encode_result(result: dict[str, Any]) -> str:
@@ -35,10 +42,16 @@ def forward(settings: Settings, delivery: Delivery, body: str, logger: Logger) -
     if not url:
         raise ValueError("forward() needs AP_NEXT_QUEUE_URL")
     own = {attrs.MESSAGE_ID: attrs.string(delivery.logical_id)}
+    carried = attrs.originals(delivery.attributes, keep_runtime=False)
+    if settings.large_message_bucket and _too_large(body, own, carried):
+        pointer = large_messages.store(
+            clients.s3(), settings.large_message_bucket, settings.pipeline, delivery.logical_id, body
+        )
+        body, own = pointer.body(), {**own, attrs.LARGE_MESSAGE: attrs.string(pointer.uri)}
     params: dict[str, Any] = {
         "QueueUrl": url,
         "MessageBody": body,
-        "MessageAttributes": attrs.compose(own, attrs.originals(delivery.attributes, keep_runtime=False)),
+        "MessageAttributes": attrs.compose(own, carried),
     }
     if is_fifo_url(url):
         params["MessageGroupId"] = delivery.group_id or delivery.logical_id
@@ -77,6 +90,9 @@ def escalate(settings: Settings, delivery: Delivery, body: str, error: BaseExcep
         attrs.MESSAGE_ID: attrs.string(delivery.logical_id),
         attrs.ATTEMPT: attrs.number(next_attempt),
     }
+    pointer_uri = attrs.incoming_string(delivery.attributes, attrs.LARGE_MESSAGE)
+    if pointer_uri is not None:  # the body is still the pointer: keep what marks it
+        own[attrs.LARGE_MESSAGE] = attrs.string(pointer_uri)
     params: dict[str, Any] = {
         "QueueUrl": tier.url,
         "MessageBody": body,

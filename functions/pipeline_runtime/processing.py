@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pipeline_runtime import attributes as attrs
-from pipeline_runtime import hooks
+from pipeline_runtime import clients, hooks, large_messages
 from pipeline_runtime.dead_letter import dead_letter
 from pipeline_runtime.delivery import REDRIVE_MARK, Delivery, _current
 from pipeline_runtime.errors import ConfigurationError, PermanentError
@@ -121,7 +121,8 @@ class RecordProcessor:
         raw = record.raw_event
         body = raw.get("body")
         body_text = body if isinstance(body, str) else ""
-        parsed, problem = _parse(body_text)
+        content, problem = self._content(raw, body_text)
+        parsed, problem = _parse(content) if problem is None else (None, problem)
         delivery = self._delivery(record, parsed)
 
         def job() -> dict[str, Any]:
@@ -159,6 +160,23 @@ class RecordProcessor:
         return outcome
 
     # -- steps ---------------------------------------------------------------------------------
+    def _content(self, raw: dict[str, Any], body: str) -> tuple[str, str | None]:
+        """The real body: a large-message pointer is resolved from S3 (contracts §6), else ``body``.
+
+        Returns ``(content, problem)``; a pointer that can never resolve is a problem (-> DLQ as
+        malformed, with the pointer body), an S3 error that may pass (throttling, 5xx) raises: retried.
+        DLQ and retry-tier sends keep the small pointer body, never the resolved content.
+        """
+        if attrs.incoming_string(raw.get("messageAttributes"), attrs.LARGE_MESSAGE) is None:
+            return body, None
+        try:
+            pointer = large_messages.parse_pointer(body)
+            return large_messages.fetch(
+                clients.s3(), pointer, bucket=self.settings.large_message_bucket, pipeline=self.settings.pipeline
+            ), None
+        except large_messages.LargeMessageError as exc:
+            return body, str(exc)
+
     def _delivery(self, record: SQSRecord, parsed: dict[str, Any] | None) -> Delivery:
         raw = record.raw_event
         incoming = raw.get("messageAttributes") or {}

@@ -44,6 +44,8 @@ class Settings:
     idempotency_key: str | None = None
     """JMESPath evaluated on the parsed body; ``None`` = the message key (``ap-message-id``/messageId)."""
     results_bucket: str | None = None
+    large_message_bucket: str | None = None
+    """S3 bucket of the pipeline's large bodies (``AP_LARGE_MESSAGE_BUCKET``, pipeline ``largeMessages: true``)."""
     service: str = ""
     log_level: str = "INFO"
 
@@ -101,6 +103,7 @@ class Settings:
             idempotency_table=opt("AP_IDEMPOTENCY_TABLE"),
             idempotency_key=opt("AP_IDEMPOTENCY_KEY"),
             results_bucket=opt("AP_RESULTS_BUCKET"),
+            large_message_bucket=opt("AP_LARGE_MESSAGE_BUCKET"),
             service=opt("POWERTOOLS_SERVICE_NAME") or f"{pipeline}-{consumer}",
             log_level=(opt("POWERTOOLS_LOG_LEVEL") or "INFO").upper(),
         )

@@ -259,6 +259,7 @@ def consumer_env(monkeypatch: pytest.MonkeyPatch):
         table: str | None = TABLE,
         key: str | None = None,
         bucket: str | None = None,
+        large_bucket: str | None = None,
     ) -> None:
         values = {
             "AP_HANDLER": handler,
@@ -273,6 +274,7 @@ def consumer_env(monkeypatch: pytest.MonkeyPatch):
             "AP_IDEMPOTENCY_TABLE": table,
             "AP_IDEMPOTENCY_KEY": key,
             "AP_RESULTS_BUCKET": bucket,
+            "AP_LARGE_MESSAGE_BUCKET": large_bucket,
             "POWERTOOLS_SERVICE_NAME": f"{pipeline}-{consumer}",
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }

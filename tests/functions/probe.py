@@ -37,6 +37,9 @@ def handle(message: dict[str, Any]) -> Any:
         raise PermanentError(message.get("reason", f"bad input {n}"))
     if do == "transient":
         raise TransientError("backend down")
+    if do == "big":  # a large result (chain forwarding through S3)
+        EFFECTS.append(n)
+        return {"n": n, "blob": "z" * int(message["size"])}
     if do == "crash":
         raise RuntimeError("boom")
     if do == "list":
