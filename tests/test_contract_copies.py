@@ -68,8 +68,8 @@ COPIES: list[tuple[str, Any, Any]] = [
     ("policy lambda_esm.MAX_BATCHING_WINDOW", lambda_esm.MAX_BATCHING_WINDOW, aws.ESM_BATCH_WINDOW_RANGE[1]),
     ("policy lambda_esm.CONCURRENCY_RANGE", lambda_esm.CONCURRENCY_RANGE, aws.ESM_MAX_CONCURRENCY_RANGE),
     (
-        "policy lambda_esm.ADVISED_MAX_RECEIVE_COUNT_WITH_MAX_CONCURRENCY",
-        lambda_esm.ADVISED_MAX_RECEIVE_COUNT_WITH_MAX_CONCURRENCY,
+        "policy lambda_esm.ADVISED_MAX_RECEIVE_COUNT",
+        lambda_esm.ADVISED_MAX_RECEIVE_COUNT,
         aws.ADVISED_MAX_RECEIVE_COUNT,
     ),
     ("policy lambda_esm.VISIBILITY_FACTOR", lambda_esm.VISIBILITY_FACTOR, aws.VISIBILITY_TIMEOUT_FACTOR),

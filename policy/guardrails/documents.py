@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from .model import QUEUE, TOPIC, UNKNOWN, InvalidJson, Resource, Stack, _Unknown, json_value
 
@@ -161,6 +161,72 @@ def ssl_deny_example(service: str) -> str:
     )
 
 
+# Condition keys that tie an Allow for Principal "*" to known callers or sources (the keys IAM Access
+# Analyzer treats as restricting a public grant). Matched case-insensitively, as IAM matches keys.
+RESTRICTING_CONDITION_KEYS: Final = frozenset(
+    key.lower()
+    for key in (
+        "aws:SourceArn",
+        "aws:SourceAccount",
+        "aws:SourceOwner",
+        "aws:SourceOrgID",
+        "aws:SourceOrgPaths",
+        "aws:PrincipalAccount",
+        "aws:PrincipalArn",
+        "aws:PrincipalOrgID",
+        "aws:PrincipalOrgPaths",
+        "aws:userid",
+        "aws:SourceVpc",
+        "aws:SourceVpce",
+        "aws:SourceIp",
+    )
+)
+SOURCE_ARN_OPERATORS: Final = ("ArnEquals", "ArnLike", "StringEquals", "StringLike")
+"""Operators that tie a service principal to one source ARN (StringEquals is as valid as ArnEquals)."""
+
+
+def _restricting_condition(statement: Statement) -> bool:
+    """A positive condition on a restricting key whose values are not wildcards."""
+    condition = statement.raw.get("Condition")
+    if not isinstance(condition, Mapping):
+        return False
+    for operator, block in condition.items():
+        if not isinstance(operator, str) or "Not" in operator or operator == "Null" or not isinstance(block, Mapping):
+            continue
+        for key, values in block.items():
+            if not (isinstance(key, str) and key.lower() in RESTRICTING_CONDITION_KEYS):
+                continue
+            items = values if isinstance(values, list) else [values]
+            if items and all(isinstance(v, str) and v.strip() not in ("", "*") for v in items):
+                return True
+    return False
+
+
+def public_grants(document: Document) -> Iterator[Statement]:
+    """Allow statements for everyone (``"*"`` / ``{"AWS": "*"}``) not narrowed by a restricting condition."""
+    for statement in document.statements:
+        _, everyone = statement.principals()
+        if statement.is_allow and everyone and not _restricting_condition(statement):
+            yield statement
+
+
+def public_findings(resource: Resource, service: str, noun: str) -> Iterator[str]:
+    """Shared by queue and topic policies: no Allow to everyone without a restricting condition."""
+    for what, raw in policy_documents(resource):
+        document = parse_document(raw)
+        if not isinstance(document, Document):
+            continue  # absent, unknown, or invalid (reported by the TLS check)
+        for statement in public_grants(document):
+            actions = ", ".join(statement.actions) or "every action but " + ", ".join(statement.not_actions)
+            yield (
+                f"{what}, {statement.label}: allows everyone (Principal \"*\") {actions} with no condition "
+                f"restricting the caller, so any AWS account can use this {noun}. Fix: name the principal "
+                f'(e.g. {{"Service": "sns.amazonaws.com"}} or an account/role ARN), or add a condition such as '
+                '"Condition": {"ArnEquals": {"aws:SourceArn": <topic arn>}} or '
+                '{"StringEquals": {"aws:SourceAccount": <account id>}}.'
+            )
+
+
 def policy_documents(resource: Resource) -> list[tuple[str, Any]]:
     """(how to name it, raw document) for a QueuePolicy/TopicPolicy, or a queue/topic's inline policy."""
     raw = resource.get("policy")
@@ -197,7 +263,7 @@ def attached_policies(
     unresolved = False
     for policy in stack.of_type(policy_type):
         targets = stack.resolve(policy, prop, (target_type,), attrs=attrs)
-        if not targets and policy.get(prop) is UNKNOWN:
+        if not targets and stack.unresolvable(policy.get(prop), (target_type,), attrs):
             unresolved = True
         for target in targets:
             attached.setdefault(target.urn, []).append(policy)

@@ -17,7 +17,6 @@ from .model import (
     EVENT_SOURCE_MAPPING,
     FUNCTION,
     FUNCTION_ALIAS,
-    QUEUE,
     UNKNOWN,
     Finding,
     Resource,
@@ -26,7 +25,7 @@ from .model import (
     fmt,
     number,
 )
-from .queues import is_fifo, redrive_links, visibility_timeout
+from .queues import esm_queues, is_fifo, redrive_links, visibility_timeout
 
 # AWS limits, defaults and advice: the pack's copy of contract/aws.py (it is installed on its own);
 # tests/test_contract_copies.py fails when they differ.
@@ -37,8 +36,11 @@ MAX_BATCH_FIFO: Final = 10
 MAX_BATCH_WITHOUT_WINDOW: Final = 10  # above it Lambda requires a batching window >= 1 s
 MAX_BATCHING_WINDOW: Final = 300
 CONCURRENCY_RANGE: Final = (2, 1000)
-ADVISED_MAX_RECEIVE_COUNT_WITH_MAX_CONCURRENCY: Final = 5
 VISIBILITY_FACTOR: Final = 6  # AWS advises visibility >= 6 x function timeout + batching window
+# AWS Lambda developer guide, "Creating and configuring an Amazon SQS event source mapping"
+# (services-sqs-configure): set the source queue's maxReceiveCount to at least 5, because receives made
+# while the function is throttled count too.
+ADVISED_MAX_RECEIVE_COUNT: Final = 5
 _SQS_ARN: Final = re.compile(r"^arn:[^:]+:sqs:")
 _FUNCTION_ATTRS: Final = ("name", "arn", "id")
 
@@ -107,7 +109,7 @@ def sqs_mappings(stack: Stack) -> list[SqsMapping]:
     mappings: list[SqsMapping] = []
     for esm in stack.of_type(EVENT_SOURCE_MAPPING):
         arn = esm.get("eventSourceArn")
-        queues = stack.resolve(esm, "eventSourceArn", (QUEUE,), attrs=("arn",))
+        queues = esm_queues(stack, esm)
         if not queues and not (isinstance(arn, str) and _SQS_ARN.match(arn)):
             continue
         queue = queues[0] if len(queues) == 1 else None
@@ -126,6 +128,8 @@ def sqs_mappings(stack: Stack) -> list[SqsMapping]:
 
 def check_reports_batch_item_failures(stack: Stack) -> Iterator[Finding]:
     for mapping in sqs_mappings(stack):
+        if mapping.batch_size == 1:
+            continue  # one record per batch: a partial response could change nothing
         types = mapping.esm.get("functionResponseTypes")
         if types is UNKNOWN or (isinstance(types, list) and UNKNOWN in types):
             continue
@@ -224,20 +228,28 @@ def check_visibility_six_times_timeout(stack: Stack) -> Iterator[Finding]:
             )
 
 
-def check_max_receive_count_with_max_concurrency(stack: Stack) -> Iterator[Finding]:
+def check_max_receive_count(stack: Stack) -> Iterator[Finding]:
+    """A queue read by a Lambda mapping dead-letters after at least 5 receives (AWS advice)."""
     links = {link.source.urn: link for link in redrive_links(stack)}
     for mapping in sqs_mappings(stack):
-        concurrency = mapping.maximum_concurrency
-        if mapping.queue is None or not isinstance(concurrency, float):
+        if mapping.queue is None:
             continue
         link = links.get(mapping.queue.urn)
         count = link.max_receive_count if link else None
-        if isinstance(count, float) and count < ADVISED_MAX_RECEIVE_COUNT_WITH_MAX_CONCURRENCY:
-            yield Finding.about(
-                mapping.esm,
-                f"{mapping.label} caps concurrency at {fmt(concurrency)} (scalingConfig.maximumConcurrency) "
-                f'but queue "{mapping.queue.name}" dead-letters after maxReceiveCount {fmt(count)}: '
-                "messages received while the function is throttled count as receives, so good messages "
-                "can land in the DLQ. Fix: raise maxReceiveCount to at least "
-                f"{ADVISED_MAX_RECEIVE_COUNT_WITH_MAX_CONCURRENCY}.",
-            )
+        if not (isinstance(count, float) and count < ADVISED_MAX_RECEIVE_COUNT):
+            continue
+        concurrency = mapping.maximum_concurrency
+        capped = (
+            f" and caps concurrency at {fmt(concurrency)} (scalingConfig.maximumConcurrency), which makes "
+            "throttled receives likelier"
+            if isinstance(concurrency, float)
+            else ""
+        )
+        yield Finding.about(
+            mapping.esm,
+            f'{mapping.label}: queue "{mapping.queue.name}" dead-letters after maxReceiveCount {fmt(count)}{capped}. '
+            "Receives made while the function is throttled or its batch is interrupted count too, so healthy "
+            f"messages can land in the DLQ under load; the AWS Lambda guide advises at least "
+            f"{ADVISED_MAX_RECEIVE_COUNT}. Fix: raise maxReceiveCount to {ADVISED_MAX_RECEIVE_COUNT} or more "
+            "(maxReceiveCount in the stack config; lower values stay allowed).",
+        )

@@ -50,6 +50,25 @@ IAM_ROLE: Final = "aws:iam/role:Role"
 IAM_ROLE_POLICY: Final = "aws:iam/rolePolicy:RolePolicy"
 IAM_POLICY: Final = "aws:iam/policy:Policy"
 IAM_ROLE_POLICY_ATTACHMENT: Final = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+IAM_ROLE_POLICY_ATTACHMENTS_EXCLUSIVE: Final = "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"
+IAM_POLICY_ATTACHMENT: Final = "aws:iam/policyAttachment:PolicyAttachment"
+IAM_USER_POLICY: Final = "aws:iam/userPolicy:UserPolicy"
+IAM_GROUP_POLICY: Final = "aws:iam/groupPolicy:GroupPolicy"
+IAM_USER_POLICY_ATTACHMENT: Final = "aws:iam/userPolicyAttachment:UserPolicyAttachment"
+IAM_GROUP_POLICY_ATTACHMENT: Final = "aws:iam/groupPolicyAttachment:GroupPolicyAttachment"
+REDRIVE_ALLOW_POLICY: Final = "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy"
+S3_BUCKET: Final = "aws:s3/bucket:Bucket"
+S3_BUCKET_V2: Final = "aws:s3/bucketV2:BucketV2"
+REST_API: Final = "aws:apigateway/restApi:RestApi"
+REST_STAGE: Final = "aws:apigateway/stage:Stage"
+REST_METHOD: Final = "aws:apigateway/method:Method"
+REST_METHOD_SETTINGS: Final = "aws:apigateway/methodSettings:MethodSettings"
+REST_INTEGRATION: Final = "aws:apigateway/integration:Integration"
+APIGATEWAY_ACCOUNT: Final = "aws:apigateway/account:Account"
+HTTP_API: Final = "aws:apigatewayv2/api:Api"
+HTTP_STAGE: Final = "aws:apigatewayv2/stage:Stage"
+HTTP_ROUTE: Final = "aws:apigatewayv2/route:Route"
+HTTP_INTEGRATION: Final = "aws:apigatewayv2/integration:Integration"
 
 _KIND: Final[Mapping[str, str]] = {
     QUEUE: "SQS queue",
@@ -66,6 +85,25 @@ _KIND: Final[Mapping[str, str]] = {
     IAM_ROLE_POLICY: "IAM role policy",
     IAM_POLICY: "IAM policy",
     IAM_ROLE_POLICY_ATTACHMENT: "IAM role policy attachment",
+    IAM_ROLE_POLICY_ATTACHMENTS_EXCLUSIVE: "IAM exclusive role policy attachments",
+    IAM_POLICY_ATTACHMENT: "IAM policy attachment",
+    IAM_USER_POLICY: "IAM user policy",
+    IAM_GROUP_POLICY: "IAM group policy",
+    IAM_USER_POLICY_ATTACHMENT: "IAM user policy attachment",
+    IAM_GROUP_POLICY_ATTACHMENT: "IAM group policy attachment",
+    REDRIVE_ALLOW_POLICY: "SQS redrive allow policy",
+    S3_BUCKET: "S3 bucket",
+    S3_BUCKET_V2: "S3 bucket",
+    REST_API: "API Gateway REST API",
+    REST_STAGE: "API Gateway stage",
+    REST_METHOD: "API Gateway method",
+    REST_METHOD_SETTINGS: "API Gateway method settings",
+    REST_INTEGRATION: "API Gateway integration",
+    APIGATEWAY_ACCOUNT: "API Gateway account settings",
+    HTTP_API: "API Gateway HTTP API",
+    HTTP_STAGE: "API Gateway HTTP API stage",
+    HTTP_ROUTE: "API Gateway HTTP API route",
+    HTTP_INTEGRATION: "API Gateway HTTP API integration",
 }
 
 # --- unknown values -------------------------------------------------------------------------------
@@ -331,6 +369,25 @@ def from_capture(raw: Any) -> Resource:
 _FROM_PROP: Final = object()
 
 
+def reference_name(value: str) -> str | None:
+    """The resource name inside an ARN or URL: ``arn:aws:sqs:r:a:jobs-dlq`` / ``.../a/jobs-dlq`` -> ``jobs-dlq``.
+
+    Used to link a literal reference to a resource whose ARN/URL is not known yet (preview) but whose
+    name is. ARN resource parts such as ``function:name`` or ``role/path/name`` keep their last segment.
+    """
+    if value.startswith("arn:"):
+        parts = value.split(":", 5)
+        if len(parts) < 6:
+            return None
+        resource = parts[5]
+        if resource.startswith("function:"):  # Lambda: function:name[:qualifier]
+            return resource.split(":")[1] or None
+        return resource.replace(":", "/").rsplit("/", 1)[-1] or None
+    if value.startswith("https://"):
+        return value.rstrip("/").rsplit("/", 1)[-1] or None
+    return None
+
+
 class Stack:
     """All resources of one stack, indexed, with reference resolution."""
 
@@ -344,13 +401,47 @@ class Stack:
     def get(self, urn: str) -> Resource | None:
         return self.by_urn.get(urn)
 
+    def has_unknown(self, types: Iterable[str], attr: str) -> bool:
+        """Whether some resource of ``types`` has ``attr`` unknown (a preview before it exists)."""
+        wanted = tuple(types)
+        return any(r.get(attr) is UNKNOWN for r in self.resources if r.type in wanted)
+
     def matching(self, value: Any, types: Iterable[str], attrs: Iterable[str]) -> list[Resource]:
-        """Resources of ``types`` whose (known) attribute in ``attrs`` equals the known ``value``."""
+        """Resources of ``types`` whose (known) attribute in ``attrs`` equals the known ``value``.
+
+        A literal ARN/URL also matches, by name, a resource whose ARN/URL is still unknown (preview):
+        ``"arn:aws:sqs:us-east-1:111122223333:jobs-dlq"`` finds the queue named ``jobs-dlq``.
+        """
+        if isinstance(value, list):
+            return [r for item in value for r in self.matching(item, types, attrs)]
         if not isinstance(value, str) or not value:
             return []
         wanted = tuple(types)
         keys = tuple(attrs)
-        return [r for r in self.resources if r.type in wanted and any(r.get(a) == value for a in keys)]
+        exact = [r for r in self.resources if r.type in wanted and any(r.get(a) == value for a in keys)]
+        if exact:
+            return exact
+        name = reference_name(value)
+        if name is None:
+            return []
+        return [
+            r
+            for r in self.resources
+            if r.type in wanted and r.get("name") == name and any(r.get(a) is UNKNOWN for a in keys)
+        ]
+
+    def unresolvable(self, value: Any, types: Iterable[str], attrs: Iterable[str]) -> bool:
+        """A reference that matches nothing, but might once values are known (so: cannot judge yet).
+
+        True for an unknown value, and for a literal while some candidate's ``attrs`` are unknown.
+        """
+        if isinstance(value, list):
+            return any(self.unresolvable(v, types, attrs) for v in value)
+        if value is UNKNOWN:
+            return True
+        if not isinstance(value, str) or self.matching(value, types, attrs):
+            return False
+        return any(self.has_unknown(types, a) for a in attrs)
 
     def resolve(
         self,
@@ -365,7 +456,8 @@ class Stack:
         First the property dependencies recorded for ``prop`` (the only thing known during a
         preview, when ARNs/URLs are unknown); then, when there are none, the resources whose
         ``attrs`` equal the property's value (or ``value``, e.g. an ARN parsed out of a JSON
-        document). Several dependency candidates are narrowed by the value when it is known.
+        document; a list value matches each item). Several dependency candidates are narrowed by
+        the value when it is known.
         """
         wanted = tuple(types)
         keys = tuple(attrs)

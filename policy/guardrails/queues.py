@@ -1,8 +1,11 @@
 """SQS queues: dead-lettering, retention, encryption, queue policies.
 
-A queue is a DLQ when another queue's redrive policy targets it. The target is resolved through the
-property dependencies of ``redrivePolicy`` (during a preview the document itself is unknown, because
-it embeds the DLQ's ARN), falling back to matching ``deadLetterTargetArn`` against the queues' ARNs.
+A queue is a DLQ when another queue's redrive policy targets it (or its redrive allow policy admits
+source queues) and no Lambda event source mapping reads it: a redrive target that a function consumes
+is a *retry queue* (the classic delayed-retry design), which needs a DLQ of its own instead of a
+"DLQ has messages" alarm. The target is resolved through the property dependencies of
+``redrivePolicy`` (during a preview the document itself is unknown, because it embeds the DLQ's ARN),
+falling back to matching ``deadLetterTargetArn`` against the queues' ARNs (or, in a preview, names).
 Redrive policies set with a separate ``aws.sqs.RedrivePolicy`` resource count as the queue's own.
 """
 
@@ -13,16 +16,20 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .documents import (
+    SOURCE_ARN_OPERATORS,
     Document,
     attached_policies,
     parse_document,
     policy_documents,
+    public_findings,
     ssl_deny_example,
     ssl_findings,
 )
 from .model import (
+    EVENT_SOURCE_MAPPING,
     QUEUE,
     QUEUE_POLICY,
+    REDRIVE_ALLOW_POLICY,
     REDRIVE_POLICY,
     UNKNOWN,
     Finding,
@@ -126,8 +133,49 @@ def redrive_links(stack: Stack) -> list[RedriveLink]:
     return list(links.values())
 
 
-def dead_letter_queues(stack: Stack, links: list[RedriveLink] | None = None) -> dict[str, list[Resource]]:
-    """DLQ URN -> the queues redriving into it."""
+def esm_queues(stack: Stack, esm: Resource) -> list[Resource]:
+    """The queue(s) an event source mapping reads (by dependency, ARN, or name in a preview)."""
+    return stack.resolve(esm, "eventSourceArn", (QUEUE,), attrs=("arn",))
+
+
+def _esm_source_unresolved(stack: Stack, esm: Resource) -> bool:
+    """A mapping whose source cannot be told yet: it may read one of our queues."""
+    if esm.property_dependencies.get("eventSourceArn") or esm_queues(stack, esm):
+        return False
+    value = esm.get("eventSourceArn")
+    if value is UNKNOWN:
+        return True
+    return isinstance(value, str) and value.startswith("arn:") and ":sqs:" in value and stack.unresolvable(
+        value, (QUEUE,), ("arn",)
+    )
+
+
+def consumed_queues(stack: Stack) -> set[str]:
+    """URNs of the queues a Lambda event source mapping reads."""
+    return {q.urn for esm in stack.of_type(EVENT_SOURCE_MAPPING) for q in esm_queues(stack, esm)}
+
+
+def consumers_unresolved(stack: Stack) -> bool:
+    """Some mapping's source is unknown (preview), so whether a redrive target is consumed is unknown."""
+    return any(_esm_source_unresolved(stack, esm) for esm in stack.of_type(EVENT_SOURCE_MAPPING))
+
+
+def _allows_sources(policy: Any) -> bool:
+    """A redrive allow policy that lets source queues use this queue as their DLQ."""
+    return isinstance(policy, Mapping) and policy.get("redrivePermission") in ("allowAll", "byQueue")
+
+
+def declared_dlqs(stack: Stack) -> set[str]:
+    """Queues declared DLQs by a redrive allow policy (inline or a separate RedriveAllowPolicy)."""
+    found = {q.urn for q in stack.of_type(QUEUE) if _allows_sources(json_value(q.get("redriveAllowPolicy")))}
+    for holder in stack.of_type(REDRIVE_ALLOW_POLICY):
+        if _allows_sources(json_value(holder.get("redriveAllowPolicy"))):
+            found |= {q.urn for q in stack.resolve(holder, "queueUrl", (QUEUE,), attrs=("url", "id"))}
+    return found
+
+
+def redrive_targets(stack: Stack, links: list[RedriveLink] | None = None) -> dict[str, list[Resource]]:
+    """Every queue some queue redrives into (DLQ or retry queue) -> the queues redriving into it."""
     result: dict[str, list[Resource]] = {}
     for link in redrive_links(stack) if links is None else links:
         for target in link.targets:
@@ -135,9 +183,24 @@ def dead_letter_queues(stack: Stack, links: list[RedriveLink] | None = None) -> 
     return result
 
 
-def _unresolved_target(link: RedriveLink) -> bool:
-    """The link points somewhere, but we cannot tell where (preview, no dependency recorded)."""
-    return not link.targets and link.target_arn is UNKNOWN
+def dead_letter_queues(stack: Stack, links: list[RedriveLink] | None = None) -> dict[str, list[Resource]]:
+    """DLQ URN -> the queues redriving into it: redrive targets and declared DLQs no function consumes."""
+    result = redrive_targets(stack, links)
+    for urn in declared_dlqs(stack):
+        result.setdefault(urn, [])
+    consumed = consumed_queues(stack)
+    return {urn: sources for urn, sources in result.items() if urn not in consumed}
+
+
+def _unresolved_target(stack: Stack, link: RedriveLink) -> bool:
+    """The link points somewhere, but we cannot tell where yet (preview): never a mandatory finding."""
+    return not link.targets and (
+        link.target_arn is UNKNOWN or stack.unresolvable(link.target_arn, (QUEUE,), ("arn",))
+    )
+
+
+def unresolved_links(stack: Stack) -> list[RedriveLink]:
+    return [link for link in redrive_links(stack) if _unresolved_target(stack, link)]
 
 
 # --- checks ---------------------------------------------------------------------------------------
@@ -148,7 +211,9 @@ def check_redrive(stack: Stack) -> Iterator[Finding]:
     links = redrive_links(stack)
     by_source = {link.source.urn: link for link in links}
     dlqs = dead_letter_queues(stack, links)
-    some_target_unknown = any(_unresolved_target(link) for link in links)
+    # In a preview, a target we cannot identify yet may be any queue: none can be called "not a DLQ".
+    some_target_unknown = any(_unresolved_target(stack, link) for link in links)
+    retry_queues = set(redrive_targets(stack, links)) - set(dlqs)
 
     for queue in stack.of_type(QUEUE):
         link = by_source.get(queue.urn)
@@ -157,19 +222,25 @@ def check_redrive(stack: Stack) -> Iterator[Finding]:
                 continue
             fifo = is_fifo(queue)
             kind = f" ({type_name(fifo)})" if isinstance(fifo, bool) else ""
+            role = (
+                "is a redrive target read by a Lambda function (a retry queue, not a DLQ), and has no redrive "
+                "policy of its own"
+                if queue.urn in retry_queues
+                else "has no redrive policy and is not the dead-letter queue of any other queue"
+            )
             yield Finding.about(
                 queue,
-                f"{queue.label} has no redrive policy and is not the dead-letter queue of any other queue: "
-                "a message that keeps failing is retried until its retention period ends and is then lost. "
+                f"{queue.label} {role}: a message that keeps failing is retried until its retention period "
+                "ends and is then lost. "
                 f"Fix: give it a dead-letter queue of the same type{kind} with redrivePolicy = "
-                '{"deadLetterTargetArn": <DLQ arn>, "maxReceiveCount": 3} '
+                '{"deadLetterTargetArn": <DLQ arn>, "maxReceiveCount": 5} '
                 "(the DeadLetteredQueue component does this).",
             )
             continue
-        yield from _check_link(link)
+        yield from _check_link(stack, link)
 
 
-def _check_link(link: RedriveLink) -> Iterator[Finding]:
+def _check_link(stack: Stack, link: RedriveLink) -> Iterator[Finding]:
     subject = link.holder
     if isinstance(link.policy, InvalidJson):
         yield Finding.about(
@@ -189,7 +260,7 @@ def _check_link(link: RedriveLink) -> Iterator[Finding]:
         )
         return
     if not link.targets:
-        if isinstance(link.target_arn, str):
+        if isinstance(link.target_arn, str) and not _unresolved_target(stack, link):
             yield Finding.about(
                 subject,
                 f"{link.where}: redrivePolicy targets {link.target_arn}, which is not a queue of this stack. "
@@ -221,12 +292,12 @@ def check_max_receive_count(resource: Resource) -> Iterator[str]:
     if count is None:
         yield (
             f"{resource.label}: redrivePolicy has no maxReceiveCount. "
-            f"Fix: set maxReceiveCount ({low}-{high}; the design default is 3)."
+            f"Fix: set maxReceiveCount ({low}-{high}; the design default is 5)."
         )
     elif isinstance(count, float) and not (count.is_integer() and low <= count <= high):
         yield (
             f"{resource.label}: redrivePolicy maxReceiveCount is {fmt(count)}, outside {low}-{high}: "
-            f"SQS rejects it. Fix: use a whole number from {low} to {high} (the design default is 3)."
+            f"SQS rejects it. Fix: use a whole number from {low} to {high} (the design default is 5)."
         )
 
 
@@ -247,20 +318,38 @@ def check_dlq_retention(stack: Stack) -> Iterator[Finding]:
             )
 
 
+_SSE_FIX: Final = (
+    "Fix: set sqsManagedSseEnabled=True (SSE-SQS: works with SNS subscriptions and Lambda without any key "
+    "policy), or kmsMasterKeyId to a customer managed KMS key."
+)
+
+
 def check_queue_encrypted(queue: Resource) -> Iterator[str]:
-    sse = boolean(queue.get("sqsManagedSseEnabled"), default=False)
+    """SSE is set explicitly in code (not left to the account/endpoint default)."""
+    raw_sse = queue.get("sqsManagedSseEnabled")
+    sse = boolean(raw_sse, default=False)
     key = text(queue.get("kmsMasterKeyId"))
     if sse is True or isinstance(key, str) or sse is UNKNOWN or key is UNKNOWN:
         return
-    yield (
-        f"{queue.label} is not encrypted at rest: neither sqsManagedSseEnabled nor kmsMasterKeyId is set. "
-        "Fix: set sqsManagedSseEnabled=True (SSE-SQS: works with SNS subscriptions and Lambda without any "
-        "key policy), or kmsMasterKeyId to a customer managed KMS key."
-    )
+    if raw_sse is None:
+        # AWS: "Announcing server-side encryption with SQS-managed encryption keys (SSE-SQS) by default"
+        # (AWS Compute Blog, Oct 2022): new queues created over HTTPS/SigV4 get SSE-SQS unless told not to.
+        yield (
+            f"{queue.label}: SSE not set explicitly (AWS applies SSE-SQS by default since 2022 to queues created "
+            "over HTTPS, but the program does not say so: a queue created over the non-TLS endpoint, or "
+            "whose encryption is switched off outside the program, would not be encrypted and nothing here "
+            f"would notice). {_SSE_FIX}"
+        )
+        return
+    yield f"{queue.label} has SSE explicitly disabled (sqsManagedSseEnabled=false, no kmsMasterKeyId). {_SSE_FIX}"
 
 
 def check_queue_policy_ssl(resource: Resource) -> Iterator[str]:
     yield from ssl_findings(resource, "sqs", "pass json.dumps(<policy dict>) with Version 2012-10-17.")
+
+
+def check_queue_policy_not_public(resource: Resource) -> Iterator[str]:
+    yield from public_findings(resource, "sqs", "queue")
 
 
 def _wildcard_source_arn(value: Any) -> bool:
@@ -271,7 +360,7 @@ def _wildcard_source_arn(value: Any) -> bool:
 
 
 def check_queue_policy_sns_scoped(resource: Resource) -> Iterator[str]:
-    """Allow statements for sns.amazonaws.com carry ArnEquals/ArnLike aws:SourceArn = a topic ARN."""
+    """Allow statements for sns.amazonaws.com carry an aws:SourceArn condition (Arn*/String*) = a topic ARN."""
     for what, raw in policy_documents(resource):
         document = parse_document(raw)
         if not isinstance(document, Document):
@@ -280,7 +369,7 @@ def check_queue_policy_sns_scoped(resource: Resource) -> Iterator[str]:
             services, _ = statement.principals()
             if not statement.is_allow or SNS_PRINCIPAL not in services:
                 continue
-            values = statement.condition_values(("ArnEquals", "ArnLike"), "aws:SourceArn")
+            values = statement.condition_values(SOURCE_ARN_OPERATORS, "aws:SourceArn")
             if not values:
                 yield (
                     f"{what}, {statement.label}: allows {SNS_PRINCIPAL} without an aws:SourceArn condition, "
@@ -293,16 +382,24 @@ def check_queue_policy_sns_scoped(resource: Resource) -> Iterator[str]:
                 yield (
                     f"{what}, {statement.label}: the aws:SourceArn condition for {SNS_PRINCIPAL} is a "
                     f"wildcard ({shown}), which does not tie the permission to one topic. "
-                    "Fix: use ArnEquals with the exact ARN of the subscribed topic."
+                    "Fix: use ArnEquals (or StringEquals) with the exact ARN of the subscribed topic."
                 )
 
 
 def check_queue_has_policy(stack: Stack) -> Iterator[Finding]:
-    """Every queue has exactly one resource policy (a QueuePolicy, or failing that an inline policy)."""
+    """Every queue has exactly one resource policy: one QueuePolicy, or an inline policy, not both."""
     attached, unresolved = attached_policies(stack, QUEUE_POLICY, QUEUE, "queueUrl", ("url", "id"))
     for queue in stack.of_type(QUEUE):
         policies = attached.get(queue.urn, [])
-        if len(policies) > 1:
+        if policies and queue.get("policy") not in (None, ""):
+            yield Finding.about(
+                queue,
+                f"{queue.label} has an inline policy and also the queue policy {quoted_names(policies)}: both "
+                "set the queue's one Policy attribute, so each deployment overwrites the other and which one "
+                "holds depends on the order of updates. Fix: keep one — move the inline statements into the "
+                "QueuePolicy (or drop the QueuePolicy).",
+            )
+        elif len(policies) > 1:
             yield Finding.about(
                 queue,
                 f"{queue.label} has {len(policies)} queue policies ({quoted_names(policies)}): "

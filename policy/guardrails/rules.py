@@ -23,15 +23,13 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from . import alarms, iam, lambda_esm, queues, topics
+from . import alarms, apigateway, buckets, iam, lambda_esm, queues, references, topics
 from .model import (
-    IAM_POLICY,
-    IAM_ROLE,
-    IAM_ROLE_POLICY,
-    IAM_ROLE_POLICY_ATTACHMENT,
     QUEUE,
     QUEUE_POLICY,
     REDRIVE_POLICY,
+    S3_BUCKET,
+    S3_BUCKET_V2,
     TOPIC,
     TOPIC_POLICY,
     Finding,
@@ -136,15 +134,16 @@ RULES: Final[tuple[Rule, ...]] = (
     # --- queues -------------------------------------------------------------------------------
     _mandatory(
         "sqs-queue-has-redrive-policy",
-        "Every SQS queue that is not itself a DLQ redrives to an existing queue of the same type.",
+        "Every SQS queue that is not itself a DLQ (a redrive target no function consumes) redrives to an "
+        "existing queue of the same type.",
         "Give the queue a DLQ of the same type (FIFO/standard) with redrivePolicy "
-        '{"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 3}.',
+        '{"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 5}.',
         check_stack=queues.check_redrive,
     ),
     _mandatory(
         "sqs-redrive-max-receive-count",
         "A redrive policy's maxReceiveCount is a whole number from 1 to 1000.",
-        "Set maxReceiveCount between 1 and 1000 (design default 3).",
+        "Set maxReceiveCount between 1 and 1000 (design default 5).",
         resource_types=frozenset({QUEUE, REDRIVE_POLICY}),
         check_resource=queues.check_max_receive_count,
     ),
@@ -156,7 +155,7 @@ RULES: Final[tuple[Rule, ...]] = (
     ),
     _mandatory(
         "sqs-queue-encrypted",
-        "Every SQS queue is encrypted at rest (sqsManagedSseEnabled or kmsMasterKeyId).",
+        "Every SQS queue sets its encryption at rest explicitly (sqsManagedSseEnabled or kmsMasterKeyId).",
         "Set sqsManagedSseEnabled=True, or kmsMasterKeyId to a customer managed key.",
         resource_types=frozenset({QUEUE}),
         check_resource=queues.check_queue_encrypted,
@@ -170,16 +169,26 @@ RULES: Final[tuple[Rule, ...]] = (
     ),
     _mandatory(
         "sqs-queue-has-resource-policy",
-        "Every SQS queue has exactly one queue policy (which must deny non-TLS access).",
+        "Every SQS queue has exactly one queue policy (which must deny non-TLS access): one QueuePolicy or "
+        "an inline policy, never both.",
         "Attach one aws.sqs.QueuePolicy per queue, merging the statements of every topic feeding it.",
         check_stack=queues.check_queue_has_policy,
     ),
     _mandatory(
         "sqs-queue-policy-sns-source-arn",
-        "Queue policy statements allowing sns.amazonaws.com are scoped to a topic by aws:SourceArn.",
+        "Queue policy statements allowing sns.amazonaws.com are scoped to a topic by aws:SourceArn "
+        "(ArnEquals, ArnLike, StringEquals or StringLike).",
         'Add "Condition": {"ArnEquals": {"aws:SourceArn": topic.arn}} to each SNS allow statement.',
         resource_types=frozenset({QUEUE_POLICY, QUEUE}),
         check_resource=queues.check_queue_policy_sns_scoped,
+    ),
+    _mandatory(
+        "sqs-queue-policy-not-public",
+        'Queue policies allow nothing to everyone (Principal "*") without a condition restricting the caller '
+        "(aws:SourceArn, aws:SourceAccount, aws:PrincipalOrgID, ...).",
+        "Name the principal, or add a condition on aws:SourceArn / aws:SourceAccount.",
+        resource_types=frozenset({QUEUE_POLICY, QUEUE}),
+        check_resource=queues.check_queue_policy_not_public,
     ),
     # --- topics -------------------------------------------------------------------------------
     _mandatory(
@@ -198,14 +207,31 @@ RULES: Final[tuple[Rule, ...]] = (
     ),
     _mandatory(
         "sns-topic-has-resource-policy",
-        "Every SNS topic has exactly one topic policy (which must deny non-TLS access).",
+        "Every SNS topic has exactly one topic policy (which must deny non-TLS access): one TopicPolicy or "
+        "an inline policy, never both.",
         "Attach one aws.sns.TopicPolicy per topic.",
         check_stack=topics.check_topic_has_policy,
+    ),
+    _mandatory(
+        "sns-topic-policy-valid-actions",
+        "Topic policies name only actions SNS accepts there (sns:Publish, sns:Subscribe, ...); anything else, "
+        'sns:* included, makes AWS reject the policy ("Invalid parameter: Policy Error").',
+        "Replace sns:* / other actions with the listed SNS topic actions (TLS deny: sns:Publish).",
+        resource_types=frozenset({TOPIC_POLICY, TOPIC}),
+        check_resource=topics.check_topic_policy_actions,
+    ),
+    _mandatory(
+        "sns-topic-policy-not-public",
+        'Topic policies allow nothing to everyone (Principal "*") without a condition restricting the caller.',
+        "Name the principal, or add a condition on aws:SourceArn / aws:SourceAccount.",
+        resource_types=frozenset({TOPIC_POLICY, TOPIC}),
+        check_resource=topics.check_topic_policy_not_public,
     ),
     # --- event source mappings ------------------------------------------------------------------
     _mandatory(
         "lambda-sqs-esm-reports-batch-item-failures",
-        "Every SQS event source mapping enables partial batch responses (ReportBatchItemFailures).",
+        "Every SQS event source mapping with batches above 1 enables partial batch responses "
+        "(ReportBatchItemFailures).",
         'Set functionResponseTypes=["ReportBatchItemFailures"].',
         check_stack=lambda_esm.check_reports_batch_item_failures,
     ),
@@ -225,7 +251,8 @@ RULES: Final[tuple[Rule, ...]] = (
     # --- alarms ---------------------------------------------------------------------------------
     _mandatory(
         "sqs-dlq-has-alarm",
-        "Every DLQ has a CloudWatch alarm on AWS/SQS ApproximateNumberOfMessagesVisible.",
+        "Every DLQ (a redrive target no function consumes) has a CloudWatch alarm on AWS/SQS "
+        "ApproximateNumberOfMessagesVisible.",
         "Add an aws.cloudwatch.MetricAlarm (QueueName = the DLQ's name, threshold > 0, "
         "treatMissingData notBreaching).",
         check_stack=alarms.check_dlq_alarm,
@@ -233,11 +260,46 @@ RULES: Final[tuple[Rule, ...]] = (
     # --- IAM ------------------------------------------------------------------------------------
     _mandatory(
         "iam-no-wildcards",
-        "IAM Allow statements use no wildcard actions, and no wildcard resources for "
+        "IAM Allow statements (inline, customer managed, and attached AWS managed policies judged by their "
+        "documented statements) use no wildcard actions, and no wildcard resources for "
         "SQS/SNS/DynamoDB/S3/Logs actions.",
         "List the exact actions and resource ARNs the role needs.",
-        resource_types=frozenset({IAM_ROLE, IAM_ROLE_POLICY, IAM_POLICY, IAM_ROLE_POLICY_ATTACHMENT}),
+        resource_types=iam.CHECKED_TYPES,
         check_resource=iam.check_iam_least_privilege,
+    ),
+    _mandatory(
+        "iam-lambda-s3-get-object-scoped-to-prefix",
+        "A role Lambda assumes gets s3:GetObject only on an object key prefix, never on a whole bucket "
+        "(arn:aws:s3:::bucket/*) or *.",
+        'Grant s3:GetObject on "arn:aws:s3:::<bucket>/<pipeline>/<consumer>/*" (the large-message prefix).',
+        check_stack=iam.check_lambda_s3_get_object_prefix,
+    ),
+    # --- API Gateway ----------------------------------------------------------------------------
+    _mandatory(
+        "apigateway-stage-throttled",
+        "Every API Gateway stage sets rate and burst limits for all routes (REST: MethodSettings */*; "
+        "HTTP API: defaultRouteSettings).",
+        "Set throttling_rate_limit and throttling_burst_limit on the stage.",
+        check_stack=apigateway.check_stage_throttled,
+    ),
+    _mandatory(
+        "apigateway-stage-access-logs",
+        "Every API Gateway stage writes access logs (accessLogSettings destinationArn and format).",
+        "Set access_log_settings with a log group ARN and a JSON format.",
+        check_stack=apigateway.check_stage_access_logs,
+    ),
+    _mandatory(
+        "apigateway-anonymous-route-requires-public-flag",
+        "An API Gateway route/method without authorization (NONE, no API key) is only allowed on an API "
+        f'tagged {apigateway.PUBLIC_TAG} = "true".',
+        f'Require IAM, an authorizer or an API key, or tag the API {apigateway.PUBLIC_TAG} = "true".',
+        check_stack=apigateway.check_anonymous_routes_flagged,
+    ),
+    _mandatory(
+        "apigateway-integration-role-single-action",
+        "A role API Gateway assumes for an integration is allowed exactly one action.",
+        "Allow only sns:Publish (fan-out) or sqs:SendMessage (chain, retry) on the entry's ARN.",
+        check_stack=apigateway.check_integration_role_single_action,
     ),
     # --- advisory -------------------------------------------------------------------------------
     _advisory(
@@ -248,10 +310,11 @@ RULES: Final[tuple[Rule, ...]] = (
         check_stack=lambda_esm.check_visibility_six_times_timeout,
     ),
     _advisory(
-        "lambda-sqs-esm-max-receive-count-with-max-concurrency",
-        "A queue read by a mapping with scalingConfig.maximumConcurrency has maxReceiveCount >= 5.",
+        "lambda-sqs-esm-max-receive-count-at-least-5",
+        "A queue read by a Lambda event source mapping has maxReceiveCount >= 5 (AWS Lambda guide: "
+        "throttled receives count too).",
         "Raise the queue's maxReceiveCount to 5 or more.",
-        check_stack=lambda_esm.check_max_receive_count_with_max_concurrency,
+        check_stack=lambda_esm.check_max_receive_count,
     ),
     _advisory(
         "sse-key-usable-by-aws-publishers",
@@ -259,6 +322,27 @@ RULES: Final[tuple[Rule, ...]] = (
         "keys (alias/aws/sqs, alias/aws/sns), which those services cannot use.",
         "Use sqsManagedSseEnabled for queues, a customer managed key for the alarm topic.",
         check_stack=topics.check_sse_keys_usable,
+    ),
+    _advisory(
+        "s3-bucket-name-not-fixed",
+        "S3 buckets are auto-named, prefixed, or carry the account id (bucket names are global across accounts).",
+        "Drop the fixed `bucket` name (Pulumi auto-naming) or use bucket_prefix / the account id.",
+        resource_types=frozenset({S3_BUCKET, S3_BUCKET_V2}),
+        check_resource=buckets.check_bucket_name_unique,
+    ),
+    _advisory(
+        "iam-attached-policy-not-checked",
+        "Policies attached by ARN whose statements the pack cannot read (AWS managed policies outside its "
+        "table, customer managed policies defined elsewhere) are named, not silently passed.",
+        "Review the policy by hand, or define it in this program.",
+        check_stack=iam.check_attached_policies_readable,
+    ),
+    _advisory(
+        "preview-unresolved-reference",
+        "References the pack cannot follow during a preview (literal or unknown ARNs) are named; the checks "
+        "that need them run on `pulumi up`.",
+        "Nothing to fix: informational during a preview.",
+        check_stack=references.check_unresolved_references,
     ),
 )
 

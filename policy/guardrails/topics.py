@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Final
 
-from .documents import attached_policies, ssl_deny_example, ssl_findings
+from .documents import (
+    Document,
+    attached_policies,
+    parse_document,
+    policy_documents,
+    public_findings,
+    ssl_deny_example,
+    ssl_findings,
+)
 from .model import (
     METRIC_ALARM,
     QUEUE,
@@ -23,6 +31,29 @@ from .model import (
 AWS_MANAGED_SQS_KEY: Final = "alias/aws/sqs"
 AWS_MANAGED_SNS_KEY: Final = "alias/aws/sns"
 
+# The actions SNS accepts in a topic policy; anything else (``sns:*`` and ``*`` included) makes
+# SetTopicAttributes fail with "Invalid parameter: Policy Error" (cdk-nag #676, SAM #1591). Source: SNS
+# developer guide, "Amazon SNS API permissions: Actions and resources reference", table "Valid Amazon SNS
+# policy actions" (the first 11). ``sns:Receive`` is not in that table but is in the default topic policy
+# SNS itself writes for every new topic, so SNS accepts it too.
+TOPIC_POLICY_ACTIONS: Final = frozenset(
+    action.lower()
+    for action in (
+        "sns:AddPermission",
+        "sns:DeleteTopic",
+        "sns:GetDataProtectionPolicy",
+        "sns:GetTopicAttributes",
+        "sns:ListSubscriptionsByTopic",
+        "sns:ListTagsForResource",
+        "sns:Publish",
+        "sns:PutDataProtectionPolicy",
+        "sns:RemovePermission",
+        "sns:SetTopicAttributes",
+        "sns:Subscribe",
+        "sns:Receive",
+    )
+)
+
 
 def check_topic_encrypted(topic: Resource) -> Iterator[str]:
     key = text(topic.get("kmsMasterKeyId"))
@@ -39,12 +70,43 @@ def check_topic_policy_ssl(resource: Resource) -> Iterator[str]:
     yield from ssl_findings(resource, "sns", "pass json.dumps(<policy dict>) with Version 2012-10-17.")
 
 
+def check_topic_policy_not_public(resource: Resource) -> Iterator[str]:
+    yield from public_findings(resource, "sns", "topic")
+
+
+def check_topic_policy_actions(resource: Resource) -> Iterator[str]:
+    """A topic policy names only actions SNS accepts there (no wildcards, no other services)."""
+    for what, raw in policy_documents(resource):
+        document = parse_document(raw)
+        if not isinstance(document, Document):
+            continue  # absent, unknown, or invalid (reported by the TLS check)
+        for statement in document.statements:
+            invalid = [a for a in statement.actions + statement.not_actions if a.lower() not in TOPIC_POLICY_ACTIONS]
+            if invalid:
+                shown = ", ".join(f'"{a}"' for a in invalid)
+                yield (
+                    f"{what}, {statement.label}: {shown} {'is' if len(invalid) == 1 else 'are'} not an action SNS "
+                    'accepts in a topic policy, so AWS rejects the whole policy ("Invalid parameter: Policy '
+                    'Error"). Fix: list only sns:Publish, sns:Subscribe, sns:GetTopicAttributes, '
+                    "sns:SetTopicAttributes, sns:AddPermission, sns:RemovePermission, sns:DeleteTopic, "
+                    "sns:ListSubscriptionsByTopic, sns:ListTagsForResource, sns:GetDataProtectionPolicy, "
+                    "sns:PutDataProtectionPolicy or sns:Receive (a TLS-only deny covers sns:Publish)."
+                )
+
+
 def check_topic_has_policy(stack: Stack) -> Iterator[Finding]:
-    """Every topic has exactly one resource policy (a TopicPolicy, or failing that an inline policy)."""
+    """Every topic has exactly one resource policy: one TopicPolicy, or an inline policy, not both."""
     attached, unresolved = attached_policies(stack, TOPIC_POLICY, TOPIC, "arn", ("arn", "id"))
     for topic in stack.of_type(TOPIC):
         policies = attached.get(topic.urn, [])
-        if len(policies) > 1:
+        if policies and topic.get("policy") not in (None, ""):
+            yield Finding.about(
+                topic,
+                f"{topic.label} has an inline policy and also the topic policy {quoted_names(policies)}: both "
+                "set the topic's one Policy attribute, so each deployment overwrites the other. Fix: keep one "
+                "— move the inline statements into the TopicPolicy (or drop the TopicPolicy).",
+            )
+        elif len(policies) > 1:
             yield Finding.about(
                 topic,
                 f"{topic.label} has {len(policies)} topic policies ({quoted_names(policies)}): "

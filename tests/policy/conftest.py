@@ -64,11 +64,12 @@ def topic_arn(name: str) -> str:
 
 
 def ssl_deny(service: str, arn: str) -> dict[str, Any]:
+    """The TLS-only deny; on topics it names sns:Publish (SNS rejects sns:* in a topic policy)."""
     return {
         "Sid": "DenyInsecureTransport",
         "Effect": "Deny",
         "Principal": "*",
-        "Action": f"{service}:*",
+        "Action": "sns:Publish" if service == "sns" else f"{service}:*",
         "Resource": arn,
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
@@ -200,7 +201,7 @@ def _add_consumer(b: StackBuilder, name: str, *, suffix: str = "", fifo: bool = 
             "sqsManagedSseEnabled": True,
             "messageRetentionSeconds": 345_600,
             "visibilityTimeoutSeconds": 6 * timeout,
-            "redrivePolicy": json.dumps({"deadLetterTargetArn": queue_arn(d_name), "maxReceiveCount": 3}),
+            "redrivePolicy": json.dumps({"deadLetterTargetArn": queue_arn(d_name), "maxReceiveCount": 5}),
             "arn": queue_arn(q_name),
             "url": queue_url(q_name),
             "id": queue_url(q_name),

@@ -46,7 +46,15 @@ def test_alarm_found_by_dependency_when_queue_name_unknown(stack, crossguard):
     stack.props("orders-billing-dlq-alarm")["dimensions"] = {"QueueName": stack.unknown}
     assert crossguard.messages(ALARM, stack) == []
 
+    # Unknown QueueName and no dependency: the alarm may or may not watch the DLQ (preview). Never a
+    # mandatory finding for a reference the pack cannot resolve; the advisory says so instead.
     stack["orders-billing-dlq-alarm"]["property_dependencies"] = {}
+    assert crossguard.messages(ALARM, stack) == []
+    [advisory] = crossguard.messages("preview-unresolved-reference", stack)
+    assert advisory.startswith('SQS queue "orders-billing-dlq": cannot tell during this preview whether an alarm')
+
+    # With the name known, the alarm is told apart again: a different queue's name means no DLQ alarm.
+    stack.props("orders-billing-dlq-alarm")["dimensions"] = {"QueueName": "someone-else"}
     assert len(crossguard.messages(ALARM, stack)) == 1
 
 

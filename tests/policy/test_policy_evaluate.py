@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 from pulumi_policy import EnforcementLevel
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from policy.guardrails import RULES, Violation, build_policies, evaluate, format_violations
+from policy.guardrails.model import IAM_ROLE, IAM_ROLE_POLICY_ATTACHMENT, REST_API, REST_METHOD, REST_STAGE, S3_BUCKET
 
 COMPUTED = ("arn", "url", "id")
 
@@ -30,11 +32,22 @@ MANDATORY = {
     "lambda-sqs-esm-batching-limits",
     "sqs-dlq-has-alarm",
     "iam-no-wildcards",
+    "sqs-queue-policy-not-public",
+    "sns-topic-policy-valid-actions",
+    "sns-topic-policy-not-public",
+    "iam-lambda-s3-get-object-scoped-to-prefix",
+    "apigateway-stage-throttled",
+    "apigateway-stage-access-logs",
+    "apigateway-anonymous-route-requires-public-flag",
+    "apigateway-integration-role-single-action",
 }
 ADVISORY = {
     "lambda-sqs-esm-visibility-six-times-timeout",
-    "lambda-sqs-esm-max-receive-count-with-max-concurrency",
+    "lambda-sqs-esm-max-receive-count-at-least-5",
     "sse-key-usable-by-aws-publishers",
+    "s3-bucket-name-not-fixed",
+    "iam-attached-policy-not-checked",
+    "preview-unresolved-reference",
 }
 
 
@@ -156,6 +169,72 @@ def _break(stack, how: str) -> None:
         props("orders-billing-queue")["visibilityTimeoutSeconds"] = 60
     elif how == "iam":
         stack.set_policy("orders-billing-role-policy", {"Effect": "Allow", "Action": "*", "Resource": "*"})
+    elif how == "public":
+        queue_arn, topic_arn = stack.queue_arn("orders-billing"), stack.topic_arn("orders")
+        stack.set_policy(
+            "orders-billing-queue-policy",
+            stack.ssl_deny("sqs", queue_arn),
+            {"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": queue_arn},
+        )
+        stack.set_policy(
+            "orders-topic-policy",
+            stack.ssl_deny("sns", topic_arn) | {"Action": "sns:*"},
+            {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sns:Subscribe", "Resource": topic_arn},
+        )
+    elif how == "receives":
+        redrive = json.loads(props("orders-billing-queue")["redrivePolicy"]) | {"maxReceiveCount": 2}
+        props("orders-billing-queue")["redrivePolicy"] = json.dumps(redrive)
+        stack.add(S3_BUCKET, "results", {"bucket": "ap-dev-results"})
+        stack.add(
+            IAM_ROLE_POLICY_ATTACHMENT,
+            "xray",
+            {"role": "orders-billing-role", "policyArn": "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"},
+        )
+    elif how == "s3":
+        stack.set_policy(
+            "orders-billing-role-policy",
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::ap-dev-large/*"},
+        )
+    elif how == "apigateway":
+        stack.add(REST_API, "api", {"name": "orders-api", "id": "a1b2c3"})
+        stack.add(REST_STAGE, "api-stage", {"restApi": "a1b2c3", "stageName": "v1"}, {"restApi": ["api"]})
+        stack.add(
+            REST_METHOD,
+            "api-post",
+            {"restApi": "a1b2c3", "resourceId": "r1", "httpMethod": "POST", "authorization": "NONE"},
+            {"restApi": ["api"]},
+        )
+        stack.add(
+            IAM_ROLE,
+            "api-role",
+            {
+                "name": "api-role",
+                "arn": "arn:aws:iam::123456789012:role/api-role",
+                "assumeRolePolicy": stack.document(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "apigateway.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ),
+                "inlinePolicies": [
+                    {
+                        "name": "send",
+                        "policy": stack.document(
+                            {
+                                "Effect": "Allow",
+                                "Action": ["sqs:SendMessage", "sqs:GetQueueUrl"],
+                                "Resource": stack.queue_arn("orders-billing"),
+                            }
+                        ),
+                    }
+                ],
+            },
+        )
+    elif how == "unresolved":
+        dlq = props("orders-billing-dlq")
+        dlq.update(arn=UNKNOWN_STRING_VALUE, name=UNKNOWN_STRING_VALUE)
+        stack["orders-billing-queue"]["property_dependencies"] = {}
 
 
 SCENARIOS = [
@@ -169,6 +248,11 @@ SCENARIOS = [
     "alarm",
     "advisories",
     "iam",
+    "public",
+    "receives",
+    "s3",
+    "apigateway",
+    "unresolved",
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pulumi_policy import EnforcementLevel
 
 from policy.guardrails.model import IAM_POLICY, IAM_ROLE, IAM_ROLE_POLICY_ATTACHMENT
 
@@ -113,7 +114,8 @@ def test_role_inline_policies(stack, crossguard):
     assert message.startswith('IAM role "orders-billing-role", inline policy "wide", statement 1: action "s3:*"')
 
 
-def test_full_access_managed_policies(stack, crossguard):
+def test_managed_policies_are_judged_by_their_statements(stack, crossguard):
+    """Issue 13 case 4: AWS managed policies are judged by their documented statements, not their names."""
     stack.props("orders-billing-role")["managedPolicyArns"] = [
         "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
         "arn:aws:iam::aws:policy/AmazonSQSFullAccess",
@@ -124,14 +126,86 @@ def test_full_access_managed_policies(stack, crossguard):
         {"role": "orders-billing-role", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
     )
     messages = crossguard.messages(IAM, stack)
+    reference = "https://docs.aws.amazon.com/aws-managed-policy/latest/reference/"
     assert messages == [
-        'IAM role "orders-billing-role" attaches the AWS managed policy AmazonSQSFullAccess, which grants '
-        "wildcard actions on every resource. Fix: replace it with an inline policy listing the exact actions "
-        "and ARNs the role needs.",
-        'IAM role policy attachment "admin" attaches the AWS managed policy AdministratorAccess, which grants '
-        "wildcard actions on every resource. Fix: replace it with an inline policy listing the exact actions "
-        "and ARNs the role needs.",
+        f'IAM role "orders-billing-role" attaches the AWS managed policy AWSLambdaBasicExecutionRole '
+        f'({reference}AWSLambdaBasicExecutionRole.html), statement 1: resource "*" is a wildcard for logs. '
+        "Fix: name the exact ARNs (the queue, topic, table, bucket or log group this role uses). Fix: replace "
+        "it with an inline policy listing the exact actions and ARNs the role needs.",
+        f'IAM role "orders-billing-role" attaches the AWS managed policy AmazonSQSFullAccess '
+        f'({reference}AmazonSQSFullAccess.html), statement 1: action "sqs:*" is a wildcard. Fix: list the exact '
+        "actions needed (e.g. sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes, sqs:SendMessage). "
+        "Fix: replace it with an inline policy listing the exact actions and ARNs the role needs.",
+        f'IAM role "orders-billing-role" attaches the AWS managed policy AmazonSQSFullAccess '
+        f'({reference}AmazonSQSFullAccess.html), statement 1: resource "*" is a wildcard for sqs. Fix: name the '
+        "exact ARNs (the queue, topic, table, bucket or log group this role uses). Fix: replace it with an "
+        "inline policy listing the exact actions and ARNs the role needs.",
+        f'IAM role policy attachment "admin" attaches the AWS managed policy AdministratorAccess '
+        f'({reference}AdministratorAccess.html), statement 1: action "*" is a wildcard. Fix: list the exact '
+        "actions needed (e.g. the exact API actions the function calls). Fix: replace it with an inline policy "
+        "listing the exact actions and ARNs the role needs.",
+        f'IAM role policy attachment "admin" attaches the AWS managed policy AdministratorAccess '
+        f'({reference}AdministratorAccess.html), statement 1: resource "*" is a wildcard for all services. Fix: '
+        "name the exact ARNs (the queue, topic, table, bucket or log group this role uses). Fix: replace it with "
+        "an inline policy listing the exact actions and ARNs the role needs.",
     ]
+
+
+def test_managed_policy_and_same_inline_statement_get_the_same_verdict(stack, crossguard):
+    """AWSLambdaSQSQueueExecutionRole grants sqs actions on "*": attached or inline, it is flagged alike."""
+    stack.add(
+        IAM_ROLE_POLICY_ATTACHMENT,
+        "sqs-exec",
+        {
+            "role": "orders-billing-role",
+            "policyArn": "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
+        },
+    )
+    attached = [m.split(": ", 1)[1] for m in crossguard.messages(IAM, stack)]
+    stack.remove("sqs-exec")
+    stack.set_policy(
+        "orders-billing-role-policy",
+        {
+            "Effect": "Allow",
+            "Action": [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+            ],
+            "Resource": "*",
+        },
+    )
+    inline = [m.split(": ", 1)[1] for m in crossguard.messages(IAM, stack)]
+    assert attached and [a.split(" Fix: replace it")[0] for a in attached] == inline
+
+
+@pytest.mark.parametrize("action", ["sqs:ListQueues", "sns:ListTopics", "s3:ListAllMyBuckets", "dynamodb:ListTables"])
+def test_actions_without_resource_level_permissions_may_use_star(stack, crossguard, action):
+    _set_statement(stack, {"Effect": "Allow", "Action": action, "Resource": "*"})
+    assert crossguard.messages(IAM, stack) == []
+
+
+def test_unknown_managed_policy_is_named_not_passed_silently(stack, crossguard):
+    stack.add(
+        IAM_ROLE_POLICY_ATTACHMENT,
+        "xray",
+        {"role": "orders-billing-role", "policyArn": "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"},
+    )
+    stack.add(
+        IAM_ROLE_POLICY_ATTACHMENT,
+        "shared",
+        {"role": "orders-billing-role", "policyArn": "arn:aws:iam::123456789012:policy/platform-shared"},
+    )
+    assert crossguard.messages(IAM, stack) == []
+    reported = crossguard.run(stack.resources, only="iam-attached-policy-not-checked")
+    assert {r.level for r in reported} == {EnforcementLevel.ADVISORY}
+    messages = sorted(r.message for r in reported)
+    assert messages[0].startswith('IAM role policy attachment "shared" attaches "arn:aws:iam::123456789012:policy/')
+    assert "customer managed policy defined outside this stack" in messages[0]
+    assert "AWSXRayDaemonWriteAccess is not in the pack's table" in messages[1]
 
 
 def test_trust_policy_is_not_checked(stack, crossguard):

@@ -13,7 +13,7 @@ PARTIAL = "lambda-sqs-esm-reports-batch-item-failures"
 VISIBILITY = "lambda-sqs-esm-visibility-covers-timeout"
 BATCHING = "lambda-sqs-esm-batching-limits"
 SIX_TIMES = "lambda-sqs-esm-visibility-six-times-timeout"
-CONCURRENCY = "lambda-sqs-esm-max-receive-count-with-max-concurrency"
+RECEIVES = "lambda-sqs-esm-max-receive-count-at-least-5"
 
 ESM_LABEL = (
     'Lambda event source mapping "orders-billing-esm" '
@@ -192,23 +192,46 @@ def _set_max_receive_count(stack, count):
     props["redrivePolicy"] = json.dumps(json.loads(props["redrivePolicy"]) | {"maxReceiveCount": count})
 
 
-def test_low_max_receive_count_with_max_concurrency_is_advisory(stack, crossguard):
-    stack.props("orders-billing-esm")["scalingConfig"] = {"maximumConcurrency": 5}
-    reported = crossguard.run(stack.resources, only=CONCURRENCY)
+@pytest.mark.parametrize("count", [1, 3, 4])
+def test_low_max_receive_count_is_advisory(stack, crossguard, count):
+    """Issue 8: the AWS Lambda guide advises maxReceiveCount >= 5 for queues read by a mapping."""
+    _set_max_receive_count(stack, count)
+    reported = crossguard.run(stack.resources, only=RECEIVES)
     assert [r.level for r in reported] == [EnforcementLevel.ADVISORY]
     assert reported[0].message.startswith(
-        f"{ESM_LABEL} caps concurrency at 5 (scalingConfig.maximumConcurrency) but queue "
-        '"orders-billing-queue" dead-letters after maxReceiveCount 3'
+        f'{ESM_LABEL}: queue "orders-billing-queue" dead-letters after maxReceiveCount {count}. '
+        "Receives made while the function is throttled"
     )
-    assert "raise maxReceiveCount to at least 5" in reported[0].message
-
-    _set_max_receive_count(stack, 5)
-    assert crossguard.messages(CONCURRENCY, stack) == []
+    assert "Fix: raise maxReceiveCount to 5 or more" in reported[0].message
+    assert crossguard.run(stack.resources, only="sqs-redrive-max-receive-count") == []
 
 
-def test_low_max_receive_count_without_max_concurrency_is_fine(stack, crossguard):
+def test_low_max_receive_count_names_max_concurrency(stack, crossguard):
+    _set_max_receive_count(stack, 3)
+    stack.props("orders-billing-esm")["scalingConfig"] = {"maximumConcurrency": 5}
+    [message] = crossguard.messages(RECEIVES, stack)
+    assert "dead-letters after maxReceiveCount 3 and caps concurrency at 5" in message
+
+
+def test_max_receive_count_of_unconsumed_queue_is_not_advised(stack, crossguard):
     _set_max_receive_count(stack, 1)
-    assert crossguard.messages(CONCURRENCY, stack) == []
+    stack.remove("orders-billing-esm")
+    assert crossguard.messages(RECEIVES, stack) == []
+
+
+@pytest.mark.parametrize("count", [5, 10])
+def test_max_receive_count_of_five_or_more_passes(stack, crossguard, count):
+    _set_max_receive_count(stack, count)
+    assert crossguard.messages(RECEIVES, stack) == []
+
+
+def test_batch_size_one_needs_no_partial_batch_responses(stack, crossguard):
+    """Issue 13 case 7: with one record per batch a partial response changes nothing."""
+    props = stack.props("orders-billing-esm")
+    props.update(batchSize=1, functionResponseTypes=[])
+    assert crossguard.messages(PARTIAL, stack) == []
+    props["batchSize"] = 2
+    assert len(crossguard.messages(PARTIAL, stack)) == 1
 
 
 def test_function_type_constant_is_the_engine_type():

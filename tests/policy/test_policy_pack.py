@@ -122,8 +122,10 @@ def test_analyze_reports_resource_violation(analyzer, stack):
     assert diagnostic.enforcementLevel == proto.MANDATORY
     assert diagnostic.urn == queue["urn"]
     description, message = diagnostic.message.split("\n", 1)
-    assert description == "Every SQS queue is encrypted at rest (sqsManagedSseEnabled or kmsMasterKeyId)."
-    assert message.startswith('SQS queue "orders-billing-queue" is not encrypted at rest')
+    assert description == (
+        "Every SQS queue sets its encryption at rest explicitly (sqsManagedSseEnabled or kmsMasterKeyId)."
+    )
+    assert message.startswith('SQS queue "orders-billing-queue": SSE not set explicitly (AWS applies SSE-SQS')
 
 
 def test_analyze_stack_reports_with_urns_and_levels(analyzer, stack):

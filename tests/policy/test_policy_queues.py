@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from pulumi_policy import EnforcementLevel
 
 from policy.guardrails import evaluate
-from policy.guardrails.model import QUEUE_POLICY, REDRIVE_POLICY
+from policy.guardrails.model import EVENT_SOURCE_MAPPING, QUEUE_POLICY, REDRIVE_ALLOW_POLICY, REDRIVE_POLICY
 
 
 def test_compliant_stack_passes_every_policy(stack, crossguard):
@@ -35,7 +36,7 @@ def test_queue_without_redrive_policy(stack, crossguard):
     assert queue_msg.startswith('SQS queue "orders-billing-queue" has no redrive policy')
     assert "not the dead-letter queue of any other queue" in queue_msg
     assert "dead-letter queue of the same type (standard)" in queue_msg
-    assert '"maxReceiveCount": 3' in queue_msg
+    assert '"maxReceiveCount": 5' in queue_msg
 
 
 def test_dlq_itself_needs_no_redrive_policy(stack, crossguard):
@@ -177,15 +178,21 @@ def test_dlq_default_retention_below_longer_source(stack, crossguard):
 SSE = "sqs-queue-encrypted"
 
 
-@pytest.mark.parametrize("sse", [None, False])
-def test_queue_without_sse(stack, crossguard, sse):
-    props = stack.props("orders-billing-queue")
-    props.pop("sqsManagedSseEnabled")
-    if sse is not None:
-        props["sqsManagedSseEnabled"] = sse
+def test_queue_without_explicit_sse(stack, crossguard):
+    """Issue 13 case 8: AWS encrypts new queues by default since 2022; the message must not claim otherwise."""
+    stack.props("orders-billing-queue").pop("sqsManagedSseEnabled")
     [message] = crossguard.messages(SSE, stack)
-    assert message.startswith('SQS queue "orders-billing-queue" is not encrypted at rest')
+    assert message.startswith(
+        'SQS queue "orders-billing-queue": SSE not set explicitly (AWS applies SSE-SQS by default since 2022'
+    )
+    assert "not encrypted at rest" not in message
     assert "Fix: set sqsManagedSseEnabled=True" in message
+
+
+def test_queue_with_sse_disabled(stack, crossguard):
+    stack.props("orders-billing-queue")["sqsManagedSseEnabled"] = False
+    [message] = crossguard.messages(SSE, stack)
+    assert message.startswith('SQS queue "orders-billing-queue" has SSE explicitly disabled')
 
 
 def test_queue_with_kms_key_passes(stack, crossguard):
@@ -336,8 +343,17 @@ def test_sns_allow_without_source_arn(stack, crossguard):
     assert '"Condition": {"ArnEquals": {"aws:SourceArn": <topic arn>}}' in message
 
 
+@pytest.mark.parametrize("operator", ["ArnEquals", "ArnLike", "StringEquals", "StringLike"])
+def test_sns_allow_with_any_source_arn_operator(stack, crossguard, operator):
+    """Issue 13 case 2: StringEquals aws:SourceArn = <topic> is as valid as ArnEquals."""
+    statement = _sns_statement(stack) | {"Condition": {operator: {"aws:SourceArn": stack.topic_arn("orders")}}}
+    _replace_sns_statement(stack, statement)
+    assert crossguard.messages(SNS_SCOPED, stack) == []
+
+
 @pytest.mark.parametrize(
-    "condition", [{"StringEquals": {"aws:SourceArn": "x"}}, {"ArnEquals": {"aws:SourceAccount": "1"}}]
+    "condition",
+    [{"ArnNotEquals": {"aws:SourceArn": "arn:aws:sns:us-east-1:1:x"}}, {"ArnEquals": {"aws:SourceAccount": "1"}}],
 )
 def test_sns_allow_with_other_condition(stack, crossguard, condition):
     statement = _sns_statement(stack) | {"Condition": condition}
@@ -361,3 +377,124 @@ def test_sns_allow_scoped_variants_pass(stack, crossguard):
     }
     _replace_sns_statement(stack, statement)
     assert crossguard.messages(SNS_SCOPED, stack) == []
+
+
+# --- shapes other programs use (issue 13) -------------------------------------------------------------
+
+
+def test_queue_with_inline_policy_and_queue_policy(stack, crossguard):
+    """Case 3: both set the queue's one Policy attribute and overwrite each other."""
+    queue = stack.queue_arn("orders-billing")
+    stack.props("orders-billing-queue")["policy"] = stack.document(stack.ssl_deny("sqs", queue))
+    [message] = crossguard.messages(HAS_POLICY, stack)
+    assert message.startswith(
+        'SQS queue "orders-billing-queue" has an inline policy and also the queue policy "orders-billing-queue-policy"'
+    )
+
+
+@pytest.mark.parametrize("principal", ["*", {"AWS": "*"}, {"AWS": ["arn:aws:iam::1:root", "*"]}])
+def test_public_send_without_condition(stack, crossguard, principal):
+    """Case 1: Principal "*" with sqs:SendMessage and no condition lets any account send."""
+    queue = stack.queue_arn("orders-billing")
+    public = {"Effect": "Allow", "Principal": principal, "Action": "sqs:SendMessage", "Resource": queue}
+    stack.set_policy("orders-billing-queue-policy", stack.ssl_deny("sqs", queue), public)
+    [message] = crossguard.messages("sqs-queue-policy-not-public", stack)
+    assert message.startswith(
+        'SQS queue policy "orders-billing-queue-policy", statement 2: allows everyone (Principal "*") '
+        "sqs:SendMessage with no condition restricting the caller"
+    )
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"ArnEquals": {"aws:SourceArn": "arn:aws:sns:us-east-1:123456789012:orders"}},
+        {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+        {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}},
+    ],
+)
+def test_public_principal_with_restricting_condition_passes(stack, crossguard, condition):
+    queue = stack.queue_arn("orders-billing")
+    allow = {"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": queue}
+    allow["Condition"] = condition
+    stack.set_policy("orders-billing-queue-policy", stack.ssl_deny("sqs", queue), allow)
+    assert crossguard.messages("sqs-queue-policy-not-public", stack) == []
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"StringLike": {"aws:SourceArn": "*"}},
+        {"StringNotEquals": {"aws:SourceAccount": "123456789012"}},
+        {"Bool": {"aws:SecureTransport": "true"}},
+    ],
+)
+def test_public_principal_with_non_restricting_condition_is_public(stack, crossguard, condition):
+    queue = stack.queue_arn("orders-billing")
+    allow = {"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": queue}
+    allow["Condition"] = condition
+    stack.set_policy("orders-billing-queue-policy", stack.ssl_deny("sqs", queue), allow)
+    assert len(crossguard.messages("sqs-queue-policy-not-public", stack)) == 1
+
+
+def test_literal_dlq_arn_in_preview_resolves_by_name(stack, crossguard):
+    """Case 5: a literal deadLetterTargetArn links to the queue of that name while ARNs are unknown."""
+    stack.preview()
+    stack["orders-billing-queue"]["property_dependencies"] = {}
+    stack.props("orders-billing-queue")["redrivePolicy"] = json.dumps(
+        {"deadLetterTargetArn": stack.queue_arn("orders-billing-dlq"), "maxReceiveCount": 5}
+    )
+    assert stack.props("orders-billing-dlq")["arn"] == stack.unknown
+    assert crossguard.run(stack.resources) == []
+
+
+def test_literal_dlq_arn_that_matches_nothing_in_preview_is_advisory(stack, crossguard):
+    stack.preview()
+    stack["orders-billing-queue"]["property_dependencies"] = {}
+    stack.props("orders-billing-queue")["redrivePolicy"] = json.dumps(
+        {"deadLetterTargetArn": stack.queue_arn("elsewhere-dlq"), "maxReceiveCount": 5}
+    )
+    reported = crossguard.run(stack.resources)
+    assert {(r.policy, r.level) for r in reported} == {("preview-unresolved-reference", EnforcementLevel.ADVISORY)}
+
+
+def test_redrive_allow_policy_declares_a_dlq(stack, crossguard):
+    """A queue admitted as DLQ by a RedriveAllowPolicy needs no redrive of its own, but an alarm."""
+    stack.add_subscriber("audit")
+    stack.remove("audit-queue")  # its source lives in another stack
+    for name in ("audit-queue-policy", "audit-subscription", "audit-esm"):
+        stack.remove(name)
+    assert len(crossguard.messages(REDRIVE, stack)) == 1  # audit-dlq: nothing redrives into it any more
+    stack.add(
+        REDRIVE_ALLOW_POLICY,
+        "audit-dlq-allow",
+        {"queueUrl": stack.queue_url("audit-dlq"), "redriveAllowPolicy": '{"redrivePermission": "allowAll"}'},
+        {"queueUrl": ["audit-dlq"]},
+    )
+    assert crossguard.messages(REDRIVE, stack) == []
+    stack.remove("audit-dlq-alarm")
+    [message] = crossguard.messages("sqs-dlq-has-alarm", stack)
+    assert message.startswith(
+        'SQS queue "audit-dlq" (dead-letter queue of the queues its redrive allow policy admits) has no CloudWatch'
+    )
+
+
+def test_consumed_redrive_target_is_a_retry_queue_needing_its_own_dlq(stack, crossguard):
+    """Case 6: a redrive target read by a function is a retry queue: no DLQ alarm, but a redrive policy."""
+    stack.add(
+        EVENT_SOURCE_MAPPING,
+        "dlq-consumer",
+        {
+            "eventSourceArn": stack.queue_arn("orders-billing-dlq"),
+            "functionName": "orders-billing",
+            "functionResponseTypes": ["ReportBatchItemFailures"],
+        },
+        {"eventSourceArn": ["orders-billing-dlq"], "functionName": ["orders-billing-function"]},
+    )
+    stack.remove("orders-billing-dlq-alarm")
+    assert crossguard.messages("sqs-dlq-has-alarm", stack) == []
+    [message] = crossguard.messages(REDRIVE, stack)
+    assert message.startswith(
+        'SQS queue "orders-billing-dlq" is a redrive target read by a Lambda function (a retry queue, not a DLQ), '
+        "and has no redrive policy of its own"
+    )

@@ -10,11 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pulumi_policy import EnforcementLevel
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from policy.guardrails import evaluate, format_violations, lambda_esm, queues
 from policy.guardrails.model import QUEUE, Stack, from_capture
 from stack_capture import capture_stack, stack_names
+
+from .foreign import simulated_preview
 
 STACKS = stack_names()
 
@@ -43,41 +46,14 @@ def test_every_reference_in_the_real_stack_resolves(captures, name):
     assert mappings and all(m.queue is not None and m.function is not None for m in mappings)
 
 
-def _preview(resources: list[Any]) -> list[dict[str, Any]]:
-    """Inputs only, with every ARN/URL (and every string embedding one) unknown."""
-    computed = {
-        value
-        for r in resources
-        for key, value in r.outputs.items()
-        if key in ("arn", "url") and isinstance(value, str) and value
-    }
-
-    def blank(value: Any) -> Any:
-        if isinstance(value, str):
-            return UNKNOWN_STRING_VALUE if any(c in value for c in computed) else value
-        if isinstance(value, list):
-            return [blank(v) for v in value]
-        if isinstance(value, dict):
-            return {k: blank(v) for k, v in value.items()}
-        return value
-
-    return [
-        {
-            "type": r.type,
-            "name": r.name,
-            "urn": r.urn,
-            "props": blank(r.inputs),
-            "property_dependencies": r.property_dependencies,
-        }
-        for r in resources
-    ]
-
-
 @pytest.mark.parametrize("name", STACKS)
 def test_simulated_preview_of_real_stack(captures, crossguard, name):
-    resources = _preview(captures[name].resources)
+    resources = simulated_preview(captures[name].resources)
     assert any(r["props"].get("redrivePolicy") == UNKNOWN_STRING_VALUE for r in resources)
-    assert crossguard.run(resources) == []
+    reported = crossguard.run(resources)
+    assert [r for r in reported if r.level is EnforcementLevel.MANDATORY] == []
+    # Every reference of our program resolves through property dependencies, even in a preview.
+    assert [r for r in reported if r.policy == "preview-unresolved-reference"] == []
 
     # Dependencies alone still let the stack rules see a DLQ without its alarm.
     without_alarms = [r for r in resources if r["type"] != "aws:cloudwatch/metricAlarm:MetricAlarm"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from pulumi_policy import EnforcementLevel
 
 from policy.guardrails.model import TOPIC_POLICY
@@ -92,3 +93,63 @@ def test_alarm_topic_with_aws_managed_key(stack, crossguard):
 def test_aws_managed_key_on_topic_without_alarms_is_fine(stack, crossguard):
     stack.props("orders-topic")["kmsMasterKeyId"] = "alias/aws/sns"
     assert crossguard.messages(KEYS, stack) == []
+
+
+# --- sns-topic-policy-valid-actions (issue 8) ----------------------------------------------------------
+
+ACTIONS = "sns-topic-policy-valid-actions"
+
+
+@pytest.mark.parametrize("action", ["sns:*", "*", "sns:Get*", "sqs:SendMessage", "sns:CreateTopic"])
+def test_topic_policy_with_an_action_sns_rejects(stack, crossguard, action):
+    arn = stack.topic_arn("orders")
+    stack.set_policy("orders-topic-policy", stack.ssl_deny("sns", arn) | {"Action": ["sns:Publish", action]})
+    [message] = crossguard.messages(ACTIONS, stack)
+    assert message.startswith(
+        f'SNS topic policy "orders-topic-policy", statement 1 (Sid "DenyInsecureTransport"): "{action}" is not an '
+        'action SNS accepts in a topic policy, so AWS rejects the whole policy ("Invalid parameter: Policy Error")'
+    )
+
+
+@pytest.mark.parametrize("action", ["SNS:Publish", "sns:Subscribe", "sns:Receive", "sns:GetTopicAttributes"])
+def test_topic_policy_with_listed_actions_passes(stack, crossguard, action):
+    arn = stack.topic_arn("orders")
+    account = {"AWS": "arn:aws:iam::123456789012:root"}
+    allow = {"Effect": "Allow", "Principal": account, "Action": action, "Resource": arn}
+    stack.set_policy("orders-topic-policy", stack.ssl_deny("sns", arn), allow)
+    assert crossguard.messages(ACTIONS, stack) == []
+
+
+def test_topic_inline_policy_and_not_action_are_checked(stack, crossguard):
+    stack.remove("orders-topic-policy")
+    stack.props("orders-topic")["policy"] = stack.document(
+        {"Effect": "Deny", "Principal": "*", "NotAction": "sns:*", "Resource": stack.topic_arn("orders")}
+    )
+    [message] = crossguard.messages(ACTIONS, stack)
+    assert message.startswith('the inline policy of SNS topic "orders-topic", statement 1: "sns:*" is not an action')
+
+
+# --- sns-topic-policy-not-public, and one policy per topic ------------------------------------------------
+
+
+def test_public_topic_policy(stack, crossguard):
+    arn = stack.topic_arn("orders")
+    public = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["sns:Publish", "sns:Subscribe"], "Resource": arn}
+    stack.set_policy("orders-topic-policy", stack.ssl_deny("sns", arn), public)
+    [message] = crossguard.messages("sns-topic-policy-not-public", stack)
+    assert 'statement 2: allows everyone (Principal "*") sns:Publish, sns:Subscribe with no condition' in message
+    # The default policy SNS writes (everyone, limited to the owner account) is not public.
+    stack.set_policy(
+        "orders-topic-policy",
+        stack.ssl_deny("sns", arn),
+        public | {"Condition": {"StringEquals": {"AWS:SourceOwner": "123456789012"}}},
+    )
+    assert crossguard.messages("sns-topic-policy-not-public", stack) == []
+
+
+def test_topic_with_inline_policy_and_topic_policy(stack, crossguard):
+    stack.props("orders-topic")["policy"] = stack.document(stack.ssl_deny("sns", stack.topic_arn("orders")))
+    [message] = crossguard.messages(HAS_POLICY, stack)
+    assert message.startswith(
+        'SNS topic "orders-topic" has an inline policy and also the topic policy "orders-topic-policy"'
+    )
