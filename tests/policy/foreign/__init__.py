@@ -1,44 +1,30 @@
 """Small Pulumi programs written the way other teams write them (plain ``pulumi_aws``, not our components).
 
 Each directory is a program (``__main__.py``) with a few ``pulumi.Config`` switches for the variants the
-tests need. :func:`capture` runs one under the project's Pulumi mocks (what a stack looks like after
-``pulumi up``); :func:`simulated_preview` turns a capture into what CrossGuard sees on a first
-``pulumi preview``: every value built from another resource's computed ARN/URL/id is unknown, while
-literals, names and values computed from invokes (account id, region) stay known.
+tests need. :func:`capture` runs one under the project's AWS mocks, through the same Pulumi adapter the
+stack capture uses (``stack_capture.pulumi_internals``): the stack as ``pulumi up`` sees it.
+:func:`simulated_preview` turns a capture into what CrossGuard sees on a first ``pulumi preview``: every
+value built from another resource's computed ARN/URL/id is unknown, while literals, names and values
+computed from invokes (account id, region) stay known.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+import runpy
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-from stack_capture import AwsMocks, Capture, capture_stack
+from stack_capture import AwsMocks, CapturedResource, engine_value, pulumi_internals
 
 PROGRAMS = Path(__file__).resolve().parent
-CONFIG_NAMESPACE = "async-pipelines"  # the project name the capture's mocks run every program under
-
-
-def _extra_outputs(args: pulumi.runtime.MockResourceArgs, mocks: AwsMocks) -> dict[str, Any]:
-    """Computed attributes the project's mocks do not model but these programs read (as AWS spells them)."""
-    r, a, name = mocks.region, mocks.account, args.inputs.get("name") or f"{args.name}-x"
-    if args.typ == "aws:iam/policy:Policy":
-        return {"arn": f"arn:aws:iam::{a}:policy/{name}", "name": name}
-    if args.typ == "aws:lambda/alias:Alias":
-        return {"arn": f"arn:aws:lambda:{r}:{a}:function:{args.inputs.get('functionName')}:{name}"}
-    if args.typ == "aws:apigateway/restApi:RestApi":
-        return {"rootResourceId": f"{args.name}-root", "executionArn": f"arn:aws:execute-api:{r}:{a}:{args.name}"}
-    if args.typ == "aws:apigatewayv2/api:Api":
-        return {"executionArn": f"arn:aws:execute-api:{r}:{a}:{args.name}"}
-    if args.typ in ("aws:iam/user:User", "aws:iam/group:Group"):
-        kind = args.typ.rsplit(":", 1)[1].lower()
-        return {"name": name, "arn": f"arn:aws:iam::{a}:{kind}/{name}"}
-    return {}
+PROJECT = "team-program"  # the Pulumi project every foreign program runs as (its config namespace)
 
 
 def _one_or_list(values: list[Any]) -> Any:
@@ -54,10 +40,12 @@ def policy_document_json(args: dict[str, Any]) -> str:
         if raw.get("sid"):
             statement["Sid"] = raw["sid"]
         statement["Effect"] = raw.get("effect") or "Allow"
-        for key, name in (("actions", "Action"), ("notActions", "NotAction")):
-            if raw.get(key):
-                statement[name] = _one_or_list(raw[key])
-        for key, name in (("resources", "Resource"), ("notResources", "NotResource")):
+        for key, name in (
+            ("actions", "Action"),
+            ("notActions", "NotAction"),
+            ("resources", "Resource"),
+            ("notResources", "NotResource"),
+        ):
             if raw.get(key):
                 statement[name] = _one_or_list(raw[key])
         principals = raw.get("principals") or []
@@ -75,33 +63,77 @@ def policy_document_json(args: dict[str, Any]) -> str:
     return json.dumps({"Version": args.get("version") or "2012-10-17", "Statement": statements})
 
 
-@contextmanager
-def _fuller_mocks() -> Iterator[None]:
-    original_new, original_call = AwsMocks.new_resource, AwsMocks.call
+class ForeignProgramMocks(AwsMocks):
+    """The project's AWS mocks, plus the computed attributes and invokes these programs read."""
 
-    def new_resource(self: AwsMocks, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
-        resource_id, outputs = original_new(self, args)
-        return resource_id, {**outputs, **_extra_outputs(args, self)}
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        resource_id, outputs = super().new_resource(args)
+        r, a, name = self.region, self.account, args.inputs.get("name") or f"{args.name}-x"
+        extra: dict[str, Any] = {}
+        if args.typ == "aws:iam/policy:Policy":
+            extra = {"arn": f"arn:aws:iam::{a}:policy/{name}", "name": name}
+        elif args.typ == "aws:lambda/alias:Alias":
+            extra = {"arn": f"arn:aws:lambda:{r}:{a}:function:{args.inputs.get('functionName')}:{name}"}
+        elif args.typ == "aws:apigateway/restApi:RestApi":
+            extra = {"rootResourceId": f"{args.name}-root", "executionArn": f"arn:aws:execute-api:{r}:{a}:{args.name}"}
+        elif args.typ == "aws:apigatewayv2/api:Api":
+            extra = {"executionArn": f"arn:aws:execute-api:{r}:{a}:{args.name}"}
+        elif args.typ in ("aws:iam/user:User", "aws:iam/group:Group"):
+            kind = args.typ.rsplit(":", 1)[1].lower()
+            extra = {"name": name, "arn": f"arn:aws:iam::{a}:{kind}/{name}"}
+        return resource_id, {**outputs, **extra}
 
-    def call(self: AwsMocks, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
         if args.token == "aws:iam/getPolicyDocument:getPolicyDocument":
             return {"json": policy_document_json(dict(args.args)), "id": "policy-document"}, []
-        return original_call(self, args)
-
-    AwsMocks.new_resource = new_resource  # type: ignore[method-assign]
-    AwsMocks.call = call  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        AwsMocks.new_resource = original_new  # type: ignore[method-assign]
-        AwsMocks.call = original_call  # type: ignore[method-assign]
+        return super().call(args)
 
 
-def capture(program: str, **config: Any) -> Capture:
-    """Run ``foreign/<program>/__main__.py`` under mocks with ``config`` (keys without namespace)."""
-    values = {"aws:region": "us-east-1", **{f"{CONFIG_NAMESPACE}:{k}": v for k, v in config.items()}}
-    with _fuller_mocks():
-        return capture_stack("dev", config=values, project_dir=PROGRAMS / program)
+@dataclass
+class ForeignCapture:
+    resources: list[CapturedResource]
+
+
+def capture(program: str, **config: Any) -> ForeignCapture:
+    """Run ``foreign/<program>/__main__.py`` under mocks with ``config`` (keys without namespace).
+
+    Programs are deterministic, so a run is cached per (program, config); callers get their own copy.
+    """
+    return ForeignCapture(copy.deepcopy(_run(program, json.dumps(config, sort_keys=True))))
+
+
+@functools.lru_cache(maxsize=64)
+def _run(program: str, config_json: str) -> list[CapturedResource]:
+    config = json.loads(config_json)
+    resources: list[CapturedResource] = []
+
+    def record(request: Any, urn: str, state: dict[str, Any]) -> None:
+        resources.append(
+            CapturedResource(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                inputs=pulumi_internals.deserialize(request.object),
+                outputs=state,
+                parent=request.parent or None,
+                dependencies=list(request.dependencies),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            )
+        )
+
+    mocks = ForeignProgramMocks("us-east-1")
+    pulumi_internals.install_mocks(
+        mocks, project=PROJECT, stack="dev", monitor=pulumi_internals.RecordingMonitor(mocks, record)
+    )
+    values = {"aws:region": "us-east-1", **{f"{PROJECT}:{k}": v for k, v in config.items()}}
+    pulumi_internals.set_engine_config({k: engine_value(v) for k, v in values.items()})
+    path = str(PROGRAMS / program / "__main__.py")
+
+    def main() -> None:
+        runpy.run_path(path, run_name="__main__")
+
+    pulumi_internals.run_program(main)
+    return resources
 
 
 # Outputs that are the provider's auto-names: known in a preview (Pulumi computes them before creating).
