@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from contract.runtime import ERROR_KIND, ERROR_REASON
 from sandbox.ledger import MAX_RECEIVE_REASON, Ledger, Track
 from sandbox.state import QueuedMessage, QueueState
 
@@ -44,7 +45,7 @@ def consumer_state(track: Track | None, dlq_copy: QueuedMessage | None) -> dict[
     if dlq_copy is not None:
         kind = dlq_copy.error_kind or "max-receive-count"
         reason = dlq_copy.error_reason or MAX_RECEIVE_REASON
-        return {"state": "dlq", "ap-error-kind": kind, "ap-error-reason": reason, **out}
+        return {"state": "dlq", ERROR_KIND: kind, ERROR_REASON: reason, **out}
     if track.filtered and not track.accepted:
         return {"state": "filtered", **out}
     tier = _last_tier(track)

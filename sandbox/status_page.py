@@ -10,9 +10,11 @@ every second and update the counts and the message table in place.
 from __future__ import annotations
 
 import html
+import json
 from collections import deque
 from typing import Any
 
+from contract.runtime import ERROR_KIND
 from sandbox import plan
 
 NODE_W, NODE_H, COL_W, ROW_H, BAND_GAP, TOP = 205, 58, 250, 74, 36, 34
@@ -164,7 +166,7 @@ function render(s){
   }
   const rows = s.messages.map(m => '<tr><td>' + esc(m.messageId) + '</td><td>' + esc(m.pipeline) + '</td><td>' +
     m.consumers.map(c => '<span class="' + esc(c.state) + '">' + esc(c.consumer) + ': ' + esc(c.state) +
-      (c.tier ? ' ' + c.tier : '') + (c['ap-error-kind'] ? ' (' + esc(c['ap-error-kind']) + ')' : '') + '</span>'
+      (c.tier ? ' ' + c.tier : '') + (c[ERROR_KIND] ? ' (' + esc(c[ERROR_KIND]) + ')' : '') + '</span>'
     ).join(', ') + '</td></tr>');
   document.getElementById('messages').innerHTML = rows.join('') ||
     '<tr><td colspan="3">no messages yet: POST one to /pipelines/{name}</td></tr>';
@@ -194,6 +196,6 @@ def page(stack: str, region: str, svg: str, mermaid: str, initial: dict[str, Any
         "<tbody id='messages'></tbody></table>"
         "<details><summary>Mermaid source (same diagram as <code>python -m sandbox plan</code>)</summary>"
         f"<pre class='mermaid-source'>{html.escape(mermaid)}</pre></details>"
-        f"<script>{SCRIPT}</script>"
+        f"<script>const ERROR_KIND = {json.dumps(ERROR_KIND)};{SCRIPT}</script>"
         "</body></html>"
     )

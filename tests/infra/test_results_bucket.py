@@ -37,7 +37,7 @@ def _results_writers(capture: Capture) -> list[tuple[str, str, str]]:
 
 def test_both_stacks_let_the_provider_name_the_bucket_and_use_that_name(project_stacks: dict[str, Capture]) -> None:
     for stack, capture in project_stacks.items():
-        (bucket,) = capture.of_type(BUCKET)
+        bucket = capture.named(BUCKET, "results")
         assert "bucket" not in bucket.inputs, f"{stack}: a fixed bucket name is not globally unique"
         prefix = bucket.inputs["bucketPrefix"]
         assert prefix == f"ap-{stack}-results-" and len(prefix) <= d.BUCKET_PREFIX_MAX
@@ -49,7 +49,7 @@ def test_both_stacks_let_the_provider_name_the_bucket_and_use_that_name(project_
         for function, env_bucket, resource in writers:
             assert env_bucket == name, function
             assert resource.startswith(f"arn:aws:s3:::{name}/"), function
-        (policy,) = [r for r in capture.resources if r.type == "aws:s3/bucketPolicy:BucketPolicy"]
+        policy = capture.named("aws:s3/bucketPolicy:BucketPolicy", "results-policy")
         deny = statements(json.loads(policy.inputs["policy"]))[0]
         assert deny["Resource"] == [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"]
 
