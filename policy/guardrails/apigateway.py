@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
-from .iam import role_grants, trusted_services
+from .iam import api_gateway_logging_roles, role_grants, trusted_services
 from .model import (
-    APIGATEWAY_ACCOUNT,
     HTTP_API,
     HTTP_INTEGRATION,
     HTTP_ROUTE,
@@ -176,9 +175,36 @@ def is_public(api: Resource) -> bool | _Unknown:
     return False
 
 
+def _mock_backed_methods(stack: Stack) -> set[str]:
+    """REST methods whose integration is a MOCK: API Gateway answers them itself, nothing is reached."""
+    found: set[str] = set()
+    methods = stack.of_type(REST_METHOD)
+    for integration in stack.of_type(REST_INTEGRATION):
+        if integration.get("type") != "MOCK":
+            continue
+        linked = stack.resolve(integration, "httpMethod", (REST_METHOD,), attrs=())
+        if not linked:
+            resource_deps = set(integration.property_dependencies.get("resourceId", ()))
+            linked = [
+                m
+                for m in methods
+                if m.get("httpMethod") == integration.get("httpMethod")
+                and (
+                    (resource_deps and resource_deps == set(m.property_dependencies.get("resourceId", ())))
+                    or (isinstance(m.get("resourceId"), str) and m.get("resourceId") == integration.get("resourceId"))
+                )
+            ]
+        found |= {m.urn for m in linked}
+    return found
+
+
 def _anonymous_routes(stack: Stack) -> Iterator[tuple[Resource, Resource, str]]:
-    """(route/method, its API, what it is) for every route that accepts unauthenticated calls."""
+    """(route/method, its API, what it is) for every route that accepts unauthenticated calls and reaches
+    a backend (a MOCK integration, e.g. a catch-all 404, reaches nothing)."""
+    mocked = _mock_backed_methods(stack)
     for method in stack.of_type(REST_METHOD):
+        if method.urn in mocked:
+            continue
         auth, http_method = method.get("authorization"), method.get("httpMethod")
         api_key = boolean(method.get("apiKeyRequired"), default=False)
         if auth is UNKNOWN or api_key is UNKNOWN or http_method is UNKNOWN:
@@ -219,15 +245,6 @@ def check_anonymous_routes_flagged(stack: Stack) -> Iterator[Finding]:
 # --- integration roles ----------------------------------------------------------------------------
 
 
-def _logging_roles(stack: Stack) -> set[str]:
-    """Roles API Gateway uses to push its own logs (aws.apigateway.Account), not integration roles."""
-    return {
-        role.urn
-        for account in stack.of_type(APIGATEWAY_ACCOUNT)
-        for role in stack.resolve(account, "cloudwatchRoleArn", (IAM_ROLE,), attrs=_ROLE_ATTRS)
-    }
-
-
 def integration_roles(stack: Stack) -> list[Resource]:
     """Roles an API Gateway integration assumes: referenced as integration credentials, or trusted by
     apigateway.amazonaws.com and not the account's logging role."""
@@ -237,7 +254,7 @@ def integration_roles(stack: Stack) -> list[Resource]:
         + [(i, "credentialsArn") for i in stack.of_type(HTTP_INTEGRATION)]
         for role in stack.resolve(integration, prop, (IAM_ROLE,), attrs=_ROLE_ATTRS)
     }
-    logging = _logging_roles(stack)
+    logging = api_gateway_logging_roles(stack)
     for role in stack.of_type(IAM_ROLE):
         services = trusted_services(role)
         if isinstance(services, set) and APIGATEWAY_PRINCIPAL in services and role.urn not in logging:

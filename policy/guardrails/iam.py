@@ -22,6 +22,7 @@ from typing import Any, Final
 from .documents import Document, Statement, parse_document
 from .managed_policies import MANAGED_POLICIES, ManagedPolicy, aws_managed_name
 from .model import (
+    APIGATEWAY_ACCOUNT,
     IAM_GROUP_POLICY,
     IAM_GROUP_POLICY_ATTACHMENT,
     IAM_POLICY,
@@ -113,7 +114,9 @@ def _wildcard_resource(resource: str) -> bool:
     return rest == "*"
 
 
-def statement_problems(statement: Statement) -> Iterator[str]:
+def statement_problems(statement: Statement, *, logs_anywhere: bool = False) -> Iterator[str]:
+    """What is too wide in an Allow statement. ``logs_anywhere``: the statement belongs to API Gateway's
+    account logging role, which may write to any log group (see :func:`api_gateway_logging_roles`)."""
     if not statement.is_allow:
         return
     if statement.not_actions:
@@ -131,7 +134,7 @@ def statement_problems(statement: Statement) -> Iterator[str]:
         a.strip() == "*" or (_service(a) in GUARDED_SERVICES and a.lower() not in STAR_ONLY_ACTIONS) for a in actions
     )
     touches_guarded = touches_guarded or bool(statement.not_actions)
-    if not touches_guarded:
+    if not touches_guarded or (logs_anywhere and _services(actions) == {"logs"} and not statement.not_actions):
         return
     if statement.has_not_resource:
         yield "Allow with NotResource applies to every other resource. Fix: list the exact Resource ARNs."
@@ -177,14 +180,14 @@ def _managed_statements(policy: ManagedPolicy) -> list[Statement]:
     return list(document.statements)
 
 
-def check_iam_least_privilege(resource: Resource) -> Iterator[str]:
+def check_iam_least_privilege(resource: Resource, *, logs_anywhere: bool = False) -> Iterator[str]:
     for what, raw in _documents(resource):
         document = parse_document(raw)
         if isinstance(document, InvalidJson):
             yield f"{what}: the policy is not a valid JSON policy document ({document.error})."
         elif isinstance(document, Document):
             for statement in document.statements:
-                for problem in statement_problems(statement):
+                for problem in statement_problems(statement, logs_anywhere=logs_anywhere):
                     yield f"{what}, {statement.label}: {problem}"
     for arn in attached_arns(resource):
         policy = MANAGED_POLICIES.get(aws_managed_name(arn) or "")
@@ -193,12 +196,50 @@ def check_iam_least_privilege(resource: Resource) -> Iterator[str]:
         if policy.prescribed_account_role:
             continue  # AWS's own recipe for a service's account-level role (managed_policies.py)
         for statement in _managed_statements(policy):
-            for problem in statement_problems(statement):
+            for problem in statement_problems(statement, logs_anywhere=logs_anywhere):
                 yield (
                     f"{resource.label} attaches the AWS managed policy {policy.name} ({policy.source}), "
                     f"{statement.label}: {problem} Fix: replace it with an inline policy listing the exact "
                     "actions and ARNs the role needs."
                 )
+
+
+def api_gateway_logging_roles(stack: Stack) -> set[str]:
+    """Roles API Gateway assumes to write its own execution and access logs (``aws.apigateway.Account``).
+
+    API Gateway names those log groups at run time for every API of the account and Region
+    (``API-Gateway-Execution-Logs_{api-id}/{stage}`` and each stage's access log group), which is why AWS
+    documents the managed policy AmazonAPIGatewayPushToCloudWatchLogs (logs actions on ``*``) for this one
+    role (API Gateway developer guide, "Permissions for CloudWatch logging"). Such a role may use Logs
+    actions on any log group; everything else is judged as usual.
+    """
+    return {
+        role.urn
+        for account in stack.of_type(APIGATEWAY_ACCOUNT)
+        for role in stack.resolve(account, "cloudwatchRoleArn", (IAM_ROLE,), attrs=_ROLE_ATTRS)
+    }
+
+
+def _applies_only_to(stack: Stack, holder: Resource, roles: set[str]) -> bool:
+    """``holder`` (a role, or a policy/attachment naming roles) grants only to roles in ``roles``."""
+    if holder.type == IAM_ROLE:
+        return holder.urn in roles
+    prop = _ROLE_PROPS.get(holder.type)
+    if prop is None or (holder.type == IAM_POLICY_ATTACHMENT and (holder.get("users") or holder.get("groups"))):
+        return False
+    targets = stack.resolve(holder, prop, (IAM_ROLE,), attrs=_ROLE_ATTRS)
+    return bool(targets) and all(t.urn in roles for t in targets)
+
+
+def check_least_privilege(stack: Stack) -> Iterator[Finding]:
+    """``check_iam_least_privilege`` over every IAM resource, knowing which role is API Gateway's logger."""
+    logging_roles = api_gateway_logging_roles(stack)
+    for resource in stack.resources:
+        if resource.type not in CHECKED_TYPES:
+            continue
+        logs_anywhere = bool(logging_roles) and _applies_only_to(stack, resource, logging_roles)
+        for message in check_iam_least_privilege(resource, logs_anywhere=logs_anywhere):
+            yield Finding.about(resource, message)
 
 
 # --- what a role is allowed, wherever it is attached ----------------------------------------------

@@ -264,8 +264,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "documented statements) use no wildcard actions, and no wildcard resources for "
         "SQS/SNS/DynamoDB/S3/Logs actions.",
         "List the exact actions and resource ARNs the role needs.",
-        resource_types=iam.CHECKED_TYPES,
-        check_resource=iam.check_iam_least_privilege,
+        check_stack=iam.check_least_privilege,
     ),
     _mandatory(
         "iam-lambda-s3-get-object-scoped-to-prefix",

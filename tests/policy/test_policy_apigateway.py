@@ -14,6 +14,7 @@ from policy.guardrails.model import (
     HTTP_STAGE,
     IAM_ROLE,
     IAM_ROLE_POLICY,
+    IAM_ROLE_POLICY_ATTACHMENT,
     REST_API,
     REST_INTEGRATION,
     REST_METHOD,
@@ -29,6 +30,7 @@ ANONYMOUS = "apigateway-anonymous-route-requires-public-flag"
 SINGLE = "apigateway-integration-role-single-action"
 LOGS = {"destinationArn": "arn:aws:logs:us-east-1:123456789012:log-group:api", "format": '{"id":"$context.requestId"}'}
 ROLE_ARN = "arn:aws:iam::123456789012:role/api-role"
+PUSH_LOGS = "AmazonAPIGatewayPushToCloudWatchLogs"
 
 
 def _trust(service: str) -> str:
@@ -234,3 +236,51 @@ def test_integration_role_with_unknown_policy_is_not_judged(stack, crossguard):
     _role(stack, {"Effect": "Allow", "Action": ["a:B", "c:D"], "Resource": "*"})
     stack.props("api-role-policy")["policy"] = stack.unknown
     assert crossguard.messages(SINGLE, stack) == []
+
+
+def test_method_answered_by_a_mock_integration_reaches_nothing(stack, crossguard):
+    """A catch-all ``{proxy+}`` ANY method with a MOCK integration (a 404) is not an anonymous entry."""
+    _rest(stack, auth="AWS_IAM")
+    stack.add(
+        REST_METHOD,
+        "api-any",
+        {"restApi": "a1b2c3", "resourceId": "proxy-id", "httpMethod": "ANY", "authorization": "NONE"},
+        {"restApi": ["api"]},
+    )
+    assert len(crossguard.messages(ANONYMOUS, stack)) == 1
+    stack.add(
+        REST_INTEGRATION,
+        "api-any-mock",
+        {"restApi": "a1b2c3", "resourceId": "proxy-id", "httpMethod": "ANY", "type": "MOCK"},
+        {"restApi": ["api"], "httpMethod": ["api-any"]},
+    )
+    assert crossguard.messages(ANONYMOUS, stack) == []
+    stack["api-any-mock"]["property_dependencies"] = {}  # matched by resource id and method instead
+    assert crossguard.messages(ANONYMOUS, stack) == []
+    stack.props("api-any-mock")["type"] = "AWS"  # a real backend: anonymous again
+    assert len(crossguard.messages(ANONYMOUS, stack)) == 1
+
+
+def test_api_gateway_logging_role_may_write_any_log_group(stack, crossguard):
+    """The account's API Gateway logging role uses AmazonAPIGatewayPushToCloudWatchLogs (logs on "*")."""
+    _role(stack, {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": stack.queue_arn("orders-billing")})
+    stack.remove("api-role-policy")
+    stack.add(
+        IAM_ROLE_POLICY_ATTACHMENT,
+        "api-logs",
+        {"role": "api-role", "policyArn": "arn:aws:iam::aws:policy/service-role/" + PUSH_LOGS},
+        {"role": ["api-role"]},
+    )
+    [message] = crossguard.messages("iam-no-wildcards", stack)
+    assert 'resource "*" is a wildcard for logs' in message
+    stack.add(APIGATEWAY_ACCOUNT, "account", {"cloudwatchRoleArn": ROLE_ARN}, {"cloudwatchRoleArn": ["api-role"]})
+    assert crossguard.messages("iam-no-wildcards", stack) == []
+    # Only Logs: the same role may not send to every queue.
+    stack.add(
+        IAM_ROLE_POLICY,
+        "api-role-extra",
+        {"role": "api-role", "policy": document({"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"})},
+        {"role": ["api-role"]},
+    )
+    [message] = crossguard.messages("iam-no-wildcards", stack)
+    assert 'resource "*" is a wildcard for sqs' in message
