@@ -12,8 +12,9 @@ from .rules import RULES, Rule, build_policies
 
 PACK_NAME = "async-pipelines-guardrails"
 PACK_DESCRIPTION = (
-    "Guardrails for async-pipelines: dead-lettered, alarmed, encrypted, TLS-only queues and topics; "
-    "event source mappings Lambda accepts; least-privilege IAM."
+    "Guardrails for async-pipelines: dead-lettered, alarmed, encrypted, TLS-only, non-public queues and "
+    "topics; event source mappings Lambda accepts; least-privilege IAM; throttled, logged, authenticated "
+    "API Gateway ingress."
 )
 
 __all__ = [

@@ -193,8 +193,6 @@ def check_iam_least_privilege(resource: Resource, *, logs_anywhere: bool = False
         policy = MANAGED_POLICIES.get(aws_managed_name(arn) or "")
         if policy is None:
             continue  # customer managed (judged where defined), unknown, or not in the table (advisory)
-        if policy.prescribed_account_role:
-            continue  # AWS's own recipe for a service's account-level role (managed_policies.py)
         for statement in _managed_statements(policy):
             for problem in statement_problems(statement, logs_anywhere=logs_anywhere):
                 yield (

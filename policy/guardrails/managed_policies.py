@@ -24,10 +24,6 @@ class ManagedPolicy:
     name: str
     statements: tuple[Mapping[str, Any], ...]
     abridged: bool = False
-    prescribed_account_role: bool = False
-    """AWS prescribes this policy for a service's account-level role (not a workload's): API Gateway's
-    CloudWatch Logs role (API Gateway developer guide, "Set up CloudWatch API logging": attach
-    AmazonAPIGatewayPushToCloudWatchLogs). Its `*` is by design, so the least-privilege rule does not flag it."""
 
     @property
     def source(self) -> str:
@@ -168,7 +164,6 @@ MANAGED_POLICIES: Final[Mapping[str, ManagedPolicy]] = {
                     ]
                 ),
             ),
-            prescribed_account_role=True,
         ),
     )
 }
