@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 __all__ = ["get_logger"]
 
 _loggers: dict[str, Logger] = {}
+_levels: dict[str, str] = {}
+"""The level last set per service: `setLevel` clears every logger's cache in the process (costly per
+invocation, bench/runtime_overhead.py), so it is only called when the level really changes."""
 
 
 def get_logger(service: str, level: str = "INFO") -> Logger:
@@ -22,6 +25,7 @@ def get_logger(service: str, level: str = "INFO") -> Logger:
         from aws_lambda_powertools.logging import Logger
 
         found = _loggers[service] = Logger(service=service, level=level)
-    else:
+    elif _levels.get(service) != level:
         found.setLevel(level)
+    _levels[service] = level
     return found

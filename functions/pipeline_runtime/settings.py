@@ -59,10 +59,12 @@ class Settings:
         """Parse and validate the environment; every problem is reported in one ConfigurationError."""
         env = os.environ if env is None else env
         errors: list[str] = []
+        read: dict[str, str | None] = {}  # each variable read once: os.environ lookups dominate this method
 
         def opt(name: str) -> str | None:
-            value = env.get(name, "").strip()
-            return value or None
+            if name not in read:
+                read[name] = env.get(name, "").strip() or None
+            return read[name]
 
         missing = [name for name in _REQUIRED if not opt(name)]
         if missing:
