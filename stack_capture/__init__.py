@@ -10,7 +10,7 @@ private mock machinery (`stack_capture.pulumi_internals`).
     capture.of_type("aws:sqs/queue:Queue")
 """
 
-from stack_capture.capture import capture_stack, engine_value
+from stack_capture.capture import cached_capture, capture_stack, engine_value
 from stack_capture.mocks import ACCOUNT_ID, AwsMocks
 from stack_capture.model import Capture, CapturedResource, PipelineOutputs
 from stack_capture.pulumi_internals import PulumiInternalsChanged, install_mocks
@@ -25,6 +25,7 @@ __all__ = [
     "PipelineOutputs",
     "PulumiInternalsChanged",
     "UnknownStackError",
+    "cached_capture",
     "capture_stack",
     "engine_value",
     "install_mocks",

@@ -7,6 +7,7 @@ one description of it: the program itself. Pulumi's private machinery is reached
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import runpy
@@ -99,6 +100,15 @@ def capture_stack(
         outputs=pulumi_internals.stack_exports(),
         config=_program_config(program_globals),
     )
+
+
+@functools.cache
+def cached_capture(stack: str) -> Capture:
+    """`capture_stack(stack)` once per process: for tests and benches that read a stack many times.
+
+    The same object is returned to every caller, so it must be treated as read-only.
+    """
+    return capture_stack(stack)
 
 
 def _program_config(program_globals: dict[str, Any]) -> StackConfig:

@@ -6,7 +6,7 @@ import pytest
 
 from components import defaults as d
 from components.config import parse_stack_config
-from stack_capture import UnknownStackError, capture_stack, load_stack_config, stack_names
+from stack_capture import UnknownStackError, cached_capture, capture_stack, load_stack_config, stack_names
 
 
 def test_the_project_has_dev_and_prod_stacks():
@@ -21,7 +21,7 @@ def test_stack_file_builds_and_exports_every_enabled_pipeline(stack):
         stack=stack,
         region=raw["aws:region"],
     )
-    capture = capture_stack(stack)
+    capture = cached_capture(stack)
     exported = capture.outputs["pipelines"]
     assert sorted(exported) == sorted(p.name for p in config.enabled_pipelines)
     queue_urls = {r.outputs["url"] for r in capture.of_type("aws:sqs/queue:Queue")}
@@ -35,7 +35,7 @@ def test_stack_file_builds_and_exports_every_enabled_pipeline(stack):
 
 
 def test_dev_switches_on_one_pipeline_of_each_pattern():
-    exported = capture_stack("dev").outputs["pipelines"]
+    exported = cached_capture("dev").outputs["pipelines"]
     assert {p["pattern"] for p in exported.values()} == {"fanout", "chain", "retry"}
     assert exported["orders"]["entry"].startswith("arn:aws:sns:")
     assert list(exported["media"]["queueUrls"]) == ["download", "thumbnail", "publish"]
@@ -43,7 +43,7 @@ def test_dev_switches_on_one_pipeline_of_each_pattern():
 
 
 def test_prod_switches_a_different_mix_with_production_settings():
-    capture = capture_stack("prod")
+    capture = cached_capture("prod")
     exported = capture.outputs["pipelines"]
     assert "media" not in exported, "media is enabled: false in prod"
     assert not [r for r in capture.resources if "media" in r.name]
@@ -62,7 +62,7 @@ def test_prod_switches_a_different_mix_with_production_settings():
 
 def test_prod_retry_consumer_splits_its_max_concurrency_over_main_and_tiers():
     """prod `email`: maxConcurrency 20 over main + 3 tiers; AWS caps each mapping, so they must sum to 20."""
-    capture = capture_stack("prod")
+    capture = cached_capture("prod")
     shares = [
         r.inputs["scalingConfig"]["maximumConcurrency"]
         for r in capture.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")

@@ -16,7 +16,7 @@ import ops.redrive
 import stack_capture
 from sandbox.fifo_order import fifo_oldest_first
 from sandbox.topology import topology_from_capture
-from stack_capture import Capture
+from stack_capture import Capture, cached_capture
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -24,14 +24,11 @@ if TYPE_CHECKING:
 REGIONS = {"dev": "us-east-1", "prod": "eu-west-1"}
 
 _real_capture_stack = stack_capture.capture_stack
-_captures: dict[str, Capture] = {}
 
 
 def captured(stack: str) -> Capture:
     """The real program's capture of `stack`, once per test session (each capture takes ~0.5 s)."""
-    if stack not in _captures:
-        _captures[stack] = _real_capture_stack(stack)
-    return _captures[stack]
+    return cached_capture(stack)
 
 
 @pytest.fixture(autouse=True)

@@ -8,12 +8,13 @@ import pytest
 
 from sandbox.engine import RunOptions, run
 from sandbox.esm import EventSourceMapping
+from stack_capture import cached_capture
 from tests.sandbox.conftest import ORDER, message, run_stack, stack
 
 
 @pytest.fixture(scope="module")
 def dev() -> Any:
-    return run(RunOptions(stack="dev"))
+    return run(RunOptions(stack="dev", capture=cached_capture("dev")))
 
 
 def test_dev_samples_drain_with_nothing_lost_and_the_bad_ones_in_dlqs(dev: Any) -> None:
@@ -44,7 +45,7 @@ def test_dev_alarms_fire_for_exactly_the_dlqs_that_hold_messages(dev: Any) -> No
 
 
 def test_runs_are_reproducible(dev: Any) -> None:
-    again = run(RunOptions(stack="dev"))
+    again = run(RunOptions(stack="dev", capture=cached_capture("dev")))
 
     def stable(report: dict[str, Any]) -> dict[str, Any]:
         """Everything but real-time measurements."""
@@ -59,7 +60,15 @@ def test_runs_are_reproducible(dev: Any) -> None:
 @pytest.mark.chaos
 def test_chaos_run_of_1000_messages_loses_nothing_and_applies_no_effect_twice() -> None:
     result = run(
-        RunOptions(stack="dev", count=1000, duplicate_rate=0.05, transient_rate=0.05, poison_rate=0.02, seed=7)
+        RunOptions(
+            stack="dev",
+            capture=cached_capture("dev"),
+            count=1000,
+            duplicate_rate=0.05,
+            transient_rate=0.05,
+            poison_rate=0.02,
+            seed=7,
+        )
     )
     t = result.report["totals"]
     assert result.report["ok"] and result.report["drained"]
@@ -118,7 +127,7 @@ def test_double_effects_are_caught_and_idempotency_prevents_them(idempotency: bo
 
 
 def test_a_run_that_cannot_drain_in_time_is_not_ok_and_loses_nothing() -> None:
-    result = run(RunOptions(stack="dev", max_virtual_seconds=100))
+    result = run(RunOptions(stack="dev", capture=cached_capture("dev"), max_virtual_seconds=100))
     report = result.report
     assert not report["ok"] and not report["drained"] and report["stopped_by"] == "max-virtual-seconds"
     assert report["totals"]["in_flight"] > 0 and report["totals"]["lost"] == 0

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from sandbox.plan import FlowGraph, build_flow_graph, render_mermaid, render_tree
-from stack_capture import Capture, capture_stack
+from stack_capture import Capture, cached_capture
 
 NODE_RE = re.compile(r'^\s*(\w+)(\{\{|\[\(|\(\[|\[)"(.*?)"')
 EDGE_RE = re.compile(r'^\s*(\w+) (-->|-\.->)(?:\|"(.*?)"\|)? (\w+)$')
@@ -76,9 +76,9 @@ def make_plan(capture: Capture) -> Plan:
 
 @pytest.fixture(scope="session")
 def dev() -> Plan:
-    return make_plan(capture_stack("dev"))
+    return make_plan(cached_capture("dev"))
 
 
 @pytest.fixture(scope="session")
 def prod() -> Plan:
-    return make_plan(capture_stack("prod"))
+    return make_plan(cached_capture("prod"))

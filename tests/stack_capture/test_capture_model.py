@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from components.config import StackConfig
-from stack_capture import Capture, capture_stack
+from stack_capture import Capture, cached_capture, capture_stack
 from stack_capture.capture import PROGRAM_CONFIG_VARIABLE, _program_config
 
 
 @pytest.fixture(scope="module")
 def prod() -> Capture:
-    return capture_stack("prod")
+    return cached_capture("prod")
 
 
 def test_config_is_the_programs_own_stack_config(prod: Capture) -> None:

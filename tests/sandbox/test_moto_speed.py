@@ -1,0 +1,95 @@
+"""sandbox.moto_speed changes how fast moto answers, never what it answers."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from sandbox.clock import VirtualClock
+from sandbox.moto_speed import COUNTS, depth_free_attribute_reads
+
+REGION = "us-east-1"
+
+
+def scenario(patched: bool) -> dict[str, Any]:
+    """Sends (standard, FIFO with content-based dedup), receives, a redrive and an expired message."""
+    clock = VirtualClock(start=1_700_000_000.0)
+    with mock_aws(), clock.patch_moto(), depth_free_attribute_reads() if patched else nullcontext():
+        sqs = boto3.client("sqs", region_name=REGION)
+        dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        redrive = f'{{"deadLetterTargetArn": "{dlq_arn}", "maxReceiveCount": "2"}}'
+        src = sqs.create_queue(
+            QueueName="src", Attributes={"RedrivePolicy": redrive, "VisibilityTimeout": "30",
+                                         "MessageRetentionPeriod": "60"}
+        )["QueueUrl"]
+        fifo = sqs.create_queue(
+            QueueName="f.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+        )["QueueUrl"]
+        for i in range(5):
+            sqs.send_message(QueueUrl=src, MessageBody=f"m{i}")
+        sqs.send_message(QueueUrl=src, MessageBody="late", DelaySeconds=10)
+        for body in ("same", "same", "other"):
+            sqs.send_message(QueueUrl=fifo, MessageBody=body, MessageGroupId="g")
+        seen: list[Any] = []
+        for _ in range(3):  # receive, let the visibility time out, receive again: then the redrive
+            got = sqs.receive_message(QueueUrl=src, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"])
+            messages = got.get("Messages", [])
+            seen.append(sorted((m["Body"], m["Attributes"]["ApproximateReceiveCount"]) for m in messages))
+            clock.advance(31)
+        sqs.send_message(QueueUrl=src, MessageBody="expires")
+        clock.advance(61)
+        expired = sqs.receive_message(QueueUrl=src, MaxNumberOfMessages=10).get("Messages", [])
+        counts = {
+            url.rsplit("/", 1)[-1]: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            for url in (src, dlq, fifo)
+        }
+        fifo_bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=fifo, MaxNumberOfMessages=10)["Messages"]]
+    for attributes in counts.values():
+        for volatile in ("CreatedTimestamp", "LastModifiedTimestamp"):
+            attributes.pop(volatile, None)
+    return {"seen": seen, "expired": [m["Body"] for m in expired], "attributes": counts, "fifo": fifo_bodies}
+
+
+def test_a_send_receive_redrive_sequence_answers_the_same_with_and_without_the_patch() -> None:
+    plain, patched = scenario(patched=False), scenario(patched=True)
+    assert patched == plain
+    # the scenario exercised what the patch touches: counts read, dedup applied, a redrive, an expiry
+    assert plain["attributes"]["dlq"]["ApproximateNumberOfMessages"] != "0"
+    assert plain["fifo"] == ["same", "other"]
+    assert plain["expired"] == []
+
+
+def test_counts_are_moto_s_own_outside_the_single_value_readers() -> None:
+    with mock_aws(), depth_free_attribute_reads():
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="a")
+        sqs.send_message(QueueUrl=url, MessageBody="b", DelaySeconds=60)
+        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=60)
+        sqs.send_message(QueueUrl=url, MessageBody="c")
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert (
+        attributes["ApproximateNumberOfMessages"],
+        attributes["ApproximateNumberOfMessagesDelayed"],
+        attributes["ApproximateNumberOfMessagesNotVisible"],
+    ) == ("1", "1", "1")
+
+
+def test_the_patch_is_undone_even_after_an_error() -> None:
+    from moto.core import responses
+    from moto.sqs import models
+
+    listing = responses.method_names_from_class
+    before = {name: models.Queue.__dict__[name] for name in COUNTS}
+    send, convert = models.SQSBackend.__dict__["send_message"], models.camelcase_to_underscores
+    with pytest.raises(RuntimeError), depth_free_attribute_reads():
+        assert models.SQSBackend.__dict__["send_message"] is not send
+        raise RuntimeError("boom")
+    assert {name: models.Queue.__dict__[name] for name in COUNTS} == before
+    assert models.SQSBackend.__dict__["send_message"] is send and models.camelcase_to_underscores is convert
+    assert responses.method_names_from_class is listing
