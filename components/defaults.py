@@ -133,17 +133,16 @@ HTTP_THROTTLE_RATE = 50.0
 """Steady requests per second per pipeline API (API Gateway stage `throttlingRateLimit`)."""
 HTTP_THROTTLE_BURST = 100
 """Token-bucket size (API Gateway stage `throttlingBurstLimit`)."""
-HTTP_THROTTLE_RATE_MAX = 10_000.0
-HTTP_THROTTLE_BURST_MAX = 5_000
-"""API Gateway's default account quota per region: 10,000 requests/s, burst 5,000; a stage cannot exceed it."""
-SNS_MAX_MESSAGE_BYTES = 262_144
-"""SNS Publish: body + message attributes ≤ 256 KiB (262,144 bytes), the topic default (SNS developer guide,
-"Publishing large messages": MaximumMessageSize defaults to 262,144; our topics keep the default)."""
-SQS_MAX_MESSAGE_BYTES = 1_048_576
-"""SQS SendMessage: body + message attributes ≤ 1 MiB (1,048,576 bytes), raised from 256 KiB in 2025."""
+HTTP_THROTTLE_RATE_MAX = aws.APIGATEWAY_ACCOUNT_RATE_LIMIT
+HTTP_THROTTLE_BURST_MAX = aws.APIGATEWAY_ACCOUNT_BURST_LIMIT
+"""API Gateway's default account quota per region: a stage cannot exceed it."""
+SNS_MAX_MESSAGE_BYTES = aws.SNS_MESSAGE_BYTES_MAX
+"""SNS Publish: body + message attributes ≤ 256 KiB, the topic default (our topics keep it)."""
+SQS_MAX_MESSAGE_BYTES = aws.SQS_MESSAGE_BYTES_MAX
+"""SQS SendMessage: body + message attributes ≤ 1 MiB."""
 HTTP_GROUP_HEADER = "X-Message-Group-Id"
 """Where a FIFO pipeline's MessageGroupId comes from when `groupFrom` is not set."""
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
-IDEMPOTENCY_KEY_MAX = 128
-"""The key becomes the FIFO MessageDeduplicationId: ≤ 128 characters (SQS message quotas)."""
+IDEMPOTENCY_KEY_MAX = aws.FIFO_ID_LENGTH_MAX
+"""The key becomes the FIFO MessageDeduplicationId."""
 API_STAGE = "v1"

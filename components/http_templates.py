@@ -11,6 +11,7 @@ import json
 
 from components import defaults as d
 from components.http_config import HttpSettings
+from contract.runtime import MESSAGE_ID as MESSAGE_ID_ATTRIBUTE
 
 TOO_LARGE_MARKERS = ("DelaySeconds", "Empty message", "shorter than")
 """What the entry says when it refuses the request the template sends for an oversized body (SQS: an invalid
@@ -54,7 +55,7 @@ def request_template(settings: HttpSettings, *, topic_arn: str | None) -> str:
         target = f"Action=Publish&TopicArn=$util.urlEncode('{topic_arn}')"
         send = (
             f"{target}&Message=$util.urlEncode($input.body)"
-            "&MessageAttributes.entry.1.Name=ap-message-id"
+            f"&MessageAttributes.entry.1.Name={MESSAGE_ID_ATTRIBUTE}"
             "&MessageAttributes.entry.1.Value.DataType=String"
             "&MessageAttributes.entry.1.Value.StringValue=$util.urlEncode($key)"
             f"{fifo}"
@@ -63,7 +64,7 @@ def request_template(settings: HttpSettings, *, topic_arn: str | None) -> str:
     else:
         send = (
             "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"
-            "&MessageAttribute.1.Name=ap-message-id"
+            f"&MessageAttribute.1.Name={MESSAGE_ID_ATTRIBUTE}"
             "&MessageAttribute.1.Value.DataType=String"
             "&MessageAttribute.1.Value.StringValue=$util.urlEncode($key)"
             f"{fifo}"

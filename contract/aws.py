@@ -16,6 +16,11 @@ Sources (AWS documentation):
   timeout (plus the batching window), and `maxReceiveCount` to at least 5.
 * SNS: "Amazon SNS subscription filter policy constraints" (at most 5 attribute keys), `FilterPolicyScope`.
 * CloudWatch Logs: `PutRetentionPolicy` (the allowed `retentionInDays` values).
+* Message sizes: SQS "Amazon SQS message quotas" (1 MiB, body and attributes, raised from 256 KiB in
+  2025); SNS "Publishing large messages" (`MaximumMessageSize` defaults to 262,144 bytes, body and
+  attributes; our topics keep the default). FIFO `MessageDeduplicationId` / `MessageGroupId`: 128 characters.
+* API Gateway: "Amazon API Gateway quotas" (account throttle per region: 10,000 requests/s, burst 5,000;
+  a stage's or usage plan's throttle cannot exceed it).
 """
 
 from __future__ import annotations
@@ -67,6 +72,9 @@ def advised_visibility_timeout(timeout: int | float, batch_window: int | float) 
     return min(VISIBILITY_TIMEOUT_FACTOR * timeout + batch_window, SQS_VISIBILITY_TIMEOUT_RANGE[1])
 
 
+FIFO_ID_LENGTH_MAX = 128
+"""`MessageDeduplicationId` and `MessageGroupId`, on SQS and SNS FIFO."""
+
 # --- SNS --------------------------------------------------------------------------------------------
 SNS_MESSAGE_BYTES_MAX = 262_144
 """256 KiB per message and per PublishBatch request at a topic's default `MaximumMessageSize` (SNS API
@@ -79,3 +87,7 @@ SNS_FILTER_POLICY_SCOPES = ("MessageAttributes", "MessageBody")
 LOG_RETENTION_DAYS_CHOICES = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
+
+# --- API Gateway ------------------------------------------------------------------------------------
+APIGATEWAY_ACCOUNT_RATE_LIMIT = 10_000.0
+APIGATEWAY_ACCOUNT_BURST_LIMIT = 5_000
