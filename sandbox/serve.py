@@ -105,10 +105,16 @@ class ServedStack:
         self.recent.append(message.logical_id)
 
     def message(self, logical_id: str) -> dict[str, Any] | None:
-        pipeline = self.pipeline_of.get(logical_id)
-        if pipeline is None:
-            return None
+        """Where a message is; also one sent straight to an entry through `--aws-port` once a consumer saw it."""
         with self.lock:
+            pipeline = self.pipeline_of.get(logical_id)
+            if pipeline is None:
+                ledger = self.live.ledger
+                scope = next((c for c, i in ledger.tracks if i == logical_id), None)
+                info = ledger.consumers.get(scope) if scope else None
+                if info is None:
+                    return None
+                pipeline = info.pipeline
             return follow(self.live.ledger, self.live.state, self.live.clock.now(), pipeline, logical_id)
 
     def status(self) -> dict[str, Any]:

@@ -183,3 +183,14 @@ def test_aws_port_serves_the_same_emulator(served: dict[str, str]) -> None:
                        aws_access_key_id="testing", aws_secret_access_key="testing")
     names = {url.rsplit("/", 1)[1] for url in sqs.list_queues(QueueNamePrefix="ap-srv-")["QueueUrls"]}
     assert {"ap-srv-email", "ap-srv-email-dlq", "ap-srv-ledger.fifo"} <= names
+
+
+def test_a_message_sent_through_the_aws_port_can_be_followed(served: dict[str, str]) -> None:
+    sqs = boto3.client("sqs", region_name=REGION, endpoint_url=served["aws"],
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    url = sqs.get_queue_url(QueueName="ap-srv-email")["QueueUrl"]
+    key = f"sdk-{uuid.uuid4().hex[:8]}"
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(MAIL),
+                     MessageAttributes={"ap-message-id": {"DataType": "String", "StringValue": key}})
+    found = Client(served["url"]).settled(key)
+    assert found["pipeline"] == "email" and found["consumers"][0]["state"] == "processed"
