@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -326,7 +327,12 @@ def serve_command(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
-        return serve_command(args)
+        code = serve_command(args)
+        # Everything is stopped and flushed; skip the interpreter's finalization, which can hang in a C
+        # extension's teardown once the capture's Pulumi runtime ran and functions were invoked (seen here).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     if args.command == "plan":
         from sandbox.plan import main as plan_main
 

@@ -7,11 +7,10 @@ import signal
 import socket
 import subprocess
 import sys
-import urllib.request
 
 import pytest
 
-from tests.serve.conftest import ROOT, free_port
+from tests.serve.conftest import ROOT, Client, free_port
 
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "functions")])}
 
@@ -66,8 +65,9 @@ def test_signal_stops_it_cleanly(sig: signal.Signals) -> None:
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert line.startswith(f"serving stack 'dev' on http://127.0.0.1:{port}")
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/status.json", timeout=30) as resp:
-        assert resp.status == 200
+    client = Client(f"http://127.0.0.1:{port}")
+    sent = client.post("email", {"to": "ana@example.com", "subject": "Hi", "text": "Hello"})
+    assert client.settled(sent.body["messageId"])["consumers"][0]["state"] == "processed"  # functions ran
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
