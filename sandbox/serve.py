@@ -62,7 +62,7 @@ class ServeOptions:
 
 
 class ServedStack:
-    """The live sandbox behind the HTTP handlers; one lock orders every call into moto and the ledger."""
+    """The live sandbox behind the HTTP handlers; `lock` orders the mappings' work, the ledger and reads."""
 
     def __init__(self, live: Live, capture: Capture, api_key: str) -> None:
         self.live = live
@@ -72,6 +72,8 @@ class ServedStack:
         self.lock = threading.RLock()
         self.pipeline_of: dict[str, str] = {}
         self.recent: deque[str] = deque(maxlen=RECENT)
+        self.accepted: deque[tuple[ingress.Route, Message]] = deque()
+        self.dedup_lock = threading.Lock()
         self.last_request = 0.0
         topo = plan.build_flow_graph(capture)
         self.svg = status_page.diagram_svg(topo)
@@ -90,23 +92,30 @@ class ServedStack:
             raise ingress.Rejected(429, "Too Many Requests: over this pipeline's throttle")
         ingress.check_size(route.settings, length)
         message = ingress.accept(route, read(length), headers)
-        with self.lock:
-            self.last_request = time.monotonic()
-            if not route.duplicate(message, self.live.clock.now()):
-                ingress.send(self.live.aws, route, message)
-                self._accepted(route, message)
+        self.last_request = time.monotonic()
+        with self.dedup_lock:
+            duplicate = route.duplicate(message, self.live.clock.now())
+        if not duplicate:
+            # Not under `lock`: a POST never waits for the mappings' invocations (moto takes concurrent
+            # calls, as its own threaded server does); the ledger hears of it from the mappings' thread.
+            ingress.send(self.live.aws, route, message)
+            self.pipeline_of[message.logical_id] = route.pipeline.name
+            self.accepted.append((route, message))
+            if message.logical_id in self.recent:
+                self.recent.remove(message.logical_id)
+            self.recent.append(message.logical_id)
         return {"messageId": message.logical_id}
 
-    def _accepted(self, route: ingress.Route, message: Message) -> None:
-        self.live.ledger.accept(message, message_routes(self.live.topology, route.pipeline, message))
-        self.pipeline_of[message.logical_id] = route.pipeline.name
-        if message.logical_id in self.recent:
-            self.recent.remove(message.logical_id)
-        self.recent.append(message.logical_id)
+    def _record_accepted(self) -> None:
+        """Hand the messages POSTed since the last call to the ledger (call with `lock` held)."""
+        while self.accepted:
+            route, message = self.accepted.popleft()
+            self.live.ledger.accept(message, message_routes(self.live.topology, route.pipeline, message))
 
     def message(self, logical_id: str) -> dict[str, Any] | None:
         """Where a message is; also one sent straight to an entry through `--aws-port` once a consumer saw it."""
         with self.lock:
+            self._record_accepted()
             pipeline = self.pipeline_of.get(logical_id)
             if pipeline is None:
                 ledger = self.live.ledger
@@ -119,6 +128,7 @@ class ServedStack:
 
     def status(self) -> dict[str, Any]:
         with self.lock:
+            self._record_accepted()
             now = self.live.clock.now()
             queues = []
             for q in sorted(self.live.topology.queues.values(), key=lambda q: q.name):
@@ -149,6 +159,7 @@ class ServedStack:
                 if stop.is_set():
                     return
                 with self.lock:
+                    self._record_accepted()
                     work += mapping.tick()
             if work:
                 continue
