@@ -8,6 +8,7 @@ status 2, never a traceback. `run` exits 1 when a message was lost or the run di
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -320,7 +321,8 @@ def serve_command(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    print("stopped", flush=True)
+    with contextlib.suppress(BrokenPipeError):  # whoever read our output may be gone already
+        print("stopped", flush=True)
     return 0
 
 
