@@ -60,6 +60,15 @@ ESM_BATCH_WINDOW_DEFAULT = 0
 ESM_BATCH_WINDOW_RANGE = (0, 300)
 ESM_MAX_CONCURRENCY_RANGE = (2, 1000)
 """`ScalingConfig.MaximumConcurrency` of ONE mapping (AWS applies it per mapping, not per function)."""
+ESM_INITIAL_CONCURRENT_BATCHES = 5
+"""Lambda starts an SQS mapping with five concurrent batches and scales back to five at low traffic
+("Configuring scaling behavior for SQS event source mappings",
+https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html; it "can optimize to as few as 2"
+when `maxConcurrency` is unset)."""
+ESM_MAX_CONCURRENT_BATCHES = 1000
+"""Same page: "The maximum number of batches that an event source mapping can process simultaneously is 1,000"."""
+ESM_SCALE_UP_BATCHES_PER_MINUTE = 300
+"""Same page: Lambda adds "up to 300 more instances per minute" while messages are available."""
 
 # --- AWS's advice for queues read by Lambda ---------------------------------------------------------
 VISIBILITY_TIMEOUT_FACTOR = 6

@@ -25,7 +25,7 @@ FUNCTION = "aws:lambda/function:Function"
 MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
-DEFAULT_MAPPING_CONCURRENCY = 5
+DEFAULT_MAPPING_CONCURRENCY = aws.ESM_INITIAL_CONCURRENT_BATCHES
 """Batches one mapping may have in flight per tick when `maximumConcurrency` is unset: Lambda starts
 an SQS event source with five pollers (it scales up from there in AWS)."""
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from contract import aws
+
 from .measure import ConsumerProfile, Measurement
 from .model import rates_for
 
-ESM_MAX_CONCURRENT_BATCHES = 1000
-SCALE_UP_PER_MINUTE = 300
-INITIAL_POLLERS = 5
+ESM_MAX_CONCURRENT_BATCHES = aws.ESM_MAX_CONCURRENT_BATCHES
+SCALE_UP_PER_MINUTE = aws.ESM_SCALE_UP_BATCHES_PER_MINUTE
+INITIAL_POLLERS = aws.ESM_INITIAL_CONCURRENT_BATCHES
 
 
 @dataclass(frozen=True)

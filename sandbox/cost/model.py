@@ -30,14 +30,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from contract import aws
+
 from .measure import ConsumerProfile, EntryProfile, Measurement
 from .meter import ENTRY, STACK, Scope, chunks
 from .prices import FREE_TIER, PRICED_REGION, PRICES, PRICES_AS_OF, SECONDS_PER_MONTH
 
-POLLERS = 5
+POLLERS = aws.ESM_INITIAL_CONCURRENT_BATCHES
 """Lambda's SQS event source starts (and at low traffic settles) at five concurrent pollers."""
-LONG_POLL_SECONDS = 20
-"""The longest ReceiveMessage wait SQS allows; an idle poller makes one receive per wait."""
+LONG_POLL_SECONDS = aws.SQS_RECEIVE_WAIT_RANGE[1]
+"""The longest ReceiveMessage wait SQS allows (20 s); an idle poller makes one receive per wait."""
+PER_REQUEST = aws.SQS_MESSAGES_PER_RECEIVE_MAX
+"""Messages per ReceiveMessage and entries per DeleteMessageBatch (10)."""
 IDLE_RECEIVES_PER_QUEUE = POLLERS * SECONDS_PER_MONTH / LONG_POLL_SECONDS
 PLATFORM_LOG_BYTES = 260
 """Lambda's own START, END and REPORT lines per invocation (text format, ~60 + 45 + 155 bytes)."""
@@ -195,7 +199,7 @@ def rates_for(m: Measurement, c: ConsumerProfile, volume: float, duration_ms: fl
     ms_record, source = _ms_per_record(m, c)
     if duration_ms is not None:
         ms_record, source = duration_ms, "--duration-ms (per invocation)"
-    rho = min(10.0, float(c.batch_size), max(1.0, per_second * ms_record / 1000.0 / pollers))
+    rho = min(float(PER_REQUEST), float(c.batch_size), max(1.0, per_second * ms_record / 1000.0 / pollers))
     fill = rho if c.batch_window == 0 else min(float(c.batch_size), max(rho, per_second * c.batch_window / pollers))
     ms_invocation = duration_ms if duration_ms is not None else fill * ms_record
     return Rates(records, per_second, rho, fill, ms_invocation, ms_record, source)
@@ -213,7 +217,7 @@ def _consumer_lines(m: Measurement, c: ConsumerProfile, volume: float, r: Rates,
     bytes_per_record = c.received_bytes / c.records if c.records else 0.0
     receive_chunks = max(1, math.ceil(r.records_per_receive * bytes_per_record / (64 * 1024)))
     deleted = c.deleted_records * scale
-    deletes = deleted / r.records_per_invocation * math.ceil(r.records_per_invocation / 10)
+    deletes = deleted / r.records_per_invocation * math.ceil(r.records_per_invocation / PER_REQUEST)
     gb_seconds = invocations * math.ceil(r.ms_per_invocation) / 1000.0 * c.memory_mb / 1024.0
     logs_gb = (c.log_bytes * scale + invocations * PLATFORM_LOG_BYTES) / 1e9
     lines = [
