@@ -17,7 +17,7 @@ Only clients created while the context is active are observed.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -50,7 +50,7 @@ def _caller() -> str | None:
 
 
 @contextmanager
-def botocore_handlers(pairs: list[tuple[str, Callable[..., Any]]]) -> Iterator[None]:
+def botocore_handlers(pairs: Sequence[tuple[str, Callable[..., Any]]]) -> Iterator[None]:
     """Register `(event name, handler)` pairs on every botocore session created inside the block.
 
     The one hook mechanism of the project: cost metering and fault injection both go through here.

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from contract.runtime import MESSAGE_ID
+from sandbox.api_calls import botocore_handlers
 
 __all__ = ["ApiFaults", "attributing", "summary"]
 
@@ -72,20 +73,14 @@ class ApiFaults:
 
     @contextmanager
     def installed(self) -> Iterator[ApiFaults]:
-        """Register the handlers for every botocore session created while open."""
-        from botocore import handlers
-
-        entries = [
+        """Register the handlers for every botocore session created while open (`sandbox.api_calls`)."""
+        entries: list[tuple[str, Callable[..., Any]]] = [
             ("before-parameter-build", self._drop_entries),
             ("before-call", self._fail_call),
             ("after-call", self._report_dropped),
         ]
-        handlers.BUILTIN_HANDLERS.extend(entries)
-        try:
+        with botocore_handlers(entries):
             yield self
-        finally:
-            for entry in entries:
-                handlers.BUILTIN_HANDLERS.remove(entry)
 
     def record_decided(self, scope: str, record: dict[str, Any], error: str | None) -> None:
         """Outcome hook: the faults since the previous decision belonged to this record.
