@@ -29,6 +29,7 @@ from .meter import ENTRY, Attribution, Meter, Scope, Tally
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 KMS_KEY = "aws:kms/key:Key"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+REST_API = "aws:apigateway/restApi:RestApi"
 
 
 class LogBytes(io.TextIOBase):
@@ -108,7 +109,8 @@ class Measurement:
     """Pipeline -> topics encrypted with KMS (the AWS-managed `alias/aws/sns` key)."""
     run_ok: bool
     wall_seconds: float
-    notes: list[str] = field(default_factory=list)
+    rest_apis: int = 0
+    """API Gateway REST APIs of `http:` ingress (not exercised by the measurement: noted, not priced)."""
 
     @property
     def pipelines(self) -> list[str]:
@@ -235,5 +237,6 @@ def _measurement(
         kms_keys=len(capture.of_type(KMS_KEY)),
         encrypted_topics=dict(encrypted),
         run_ok=result.ok,
+        rest_apis=len(capture.of_type(REST_API)),
         wall_seconds=float(result.report.get("wall_seconds", 0.0)),
     )

@@ -344,6 +344,13 @@ def assumptions(m: Measurement, free_tier: bool) -> list[str]:
         "(no key fee; at most one $0.03/10,000 request per publish, fewer with data key reuse); DynamoDB and S3 "
         "storage; data transfer; the customer managed key's requests (only when alarms notify).",
     ]
+    if m.rest_apis:
+        rest = PRICES["apigateway.rest"]
+        out.append(
+            f"Not included: {m.rest_apis} API Gateway REST API(s) of `http:` ingress - messages were measured "
+            f"published straight to the entry; each message sent through HTTP adds ${rest.usd:.2f} per million "
+            "requests, plus its access log lines."
+        )
     if free_tier:
         out.append("--free-tier: the always-free monthly allowances are subtracted once for the whole stack "
                    "(SQS 1M requests, SNS 1M publishes, Lambda 1M requests and 400,000 GB-s, 5 GB logs, 10 alarms, "

@@ -34,6 +34,7 @@ DYNAMODB_PAGE = "https://aws.amazon.com/dynamodb/pricing/on-demand/"
 S3_PAGE = "https://aws.amazon.com/s3/pricing/"
 CLOUDWATCH_PAGE = "https://aws.amazon.com/cloudwatch/pricing/"
 KMS_PAGE = "https://aws.amazon.com/kms/pricing/"
+API_GATEWAY_PAGE = "https://aws.amazon.com/api-gateway/pricing/"
 
 PRICES: dict[str, Price] = {
     # SQS: every API action is a request; each 64 KB chunk of a request's payload is billed as one
@@ -64,6 +65,9 @@ PRICES: dict[str, Price] = {
     # the first and again after the second rotation (capped there): year 1 is $1, year 3 on $3.
     "kms.key": Price(1.00, 1.0, "key-month", KMS_PAGE),
     "kms.requests": Price(0.03, 1e4, "request", KMS_PAGE),
+    # API Gateway REST APIs (`http:` ingress), first 333 million requests a month. Not in the total: the
+    # sandbox measures messages published straight to the entry (see `model.assumptions`).
+    "apigateway.rest": Price(3.50, 1e6, "REST API request", API_GATEWAY_PAGE),
 }
 
 FREE_TIER: dict[str, float] = {

@@ -136,3 +136,10 @@ def test_drivers_name_the_key_and_the_saving() -> None:
     assert dynamo.change == "`idempotency: false` on p.c"
     assert dynamo.saves_usd == pytest.approx(est.cost_of("p", "c", "DynamoDB"))
     assert drivers == sorted(drivers, key=lambda d: -d.usd)
+
+
+def test_http_ingress_is_named_as_not_included() -> None:
+    with_api = replace(measurement(), rest_apis=1)
+    assert any("1 API Gateway REST API(s)" in a and "$3.50 per million" in a
+               for a in estimate(with_api, {"p": 1}).assumptions)
+    assert not any("API Gateway" in a for a in estimate(measurement(), {"p": 1}).assumptions)
