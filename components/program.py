@@ -6,7 +6,7 @@ there is exactly one description of the topology.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
@@ -67,6 +67,7 @@ def build(config: StackConfig) -> dict[str, Any]:
                 "entry": fan.topic.arn,
                 "queueUrls": {k: q.queue.url for k, q in queues.items()},
                 "dlqUrls": {k: q.dlq.url for k, q in queues.items()},
+                "idempotencyTables": _tables(fan.consumers),
             }
             entry: tuple[pulumi.Resource, pulumi.Input[str], bool] = (fan, fan.topic.arn, True)
         elif isinstance(p, ChainPipeline):
@@ -77,6 +78,7 @@ def build(config: StackConfig) -> dict[str, Any]:
                 "entry": chain.queues[0].queue.url,
                 "queueUrls": {s.name: q.queue.url for s, q in zip(p.stages, chain.queues, strict=True)},
                 "dlqUrls": {s.name: q.dlq.url for s, q in zip(p.stages, chain.queues, strict=True)},
+                "idempotencyTables": _tables({s.name: c for s, c in zip(p.stages, chain.consumers, strict=True)}),
             }
             entry = (chain, chain.queues[0].queue.arn, False)
         else:
@@ -87,6 +89,7 @@ def build(config: StackConfig) -> dict[str, Any]:
                 "entry": retry.queues.queue.url,
                 "queueUrls": {k: q.url for k, q in retry.queues.sources.items()},
                 "dlqUrls": {"dlq": retry.queues.dlq.url},
+                "idempotencyTables": _tables({"consumer": retry.consumer}),
             }
             entry = (retry, retry.queues.queue.arn, False)
         if p.http is not None:
@@ -133,6 +136,11 @@ def _consumers(p: FanOutPipeline | ChainPipeline | RetryPipeline) -> list[Any]:
     if isinstance(p, ChainPipeline):
         return list(p.stages)
     return [p.consumer]
+
+
+def _tables(consumers: Mapping[str, Consumer]) -> dict[str, Any]:
+    """Consumer name -> its idempotency table; `ops.smoke` reads probe receipts there (docs/contracts.md §7)."""
+    return {name: c.table.name for name, c in consumers.items() if c.table is not None}
 
 
 def _large_message_days(p: FanOutPipeline | ChainPipeline | RetryPipeline) -> int:

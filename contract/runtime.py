@@ -29,6 +29,9 @@ LARGE_MESSAGE = "ap-large-message"
 PROBE = "ap-probe"
 """A smoke-test probe (`ops.smoke`): the runtime answers it itself, the business function never runs."""
 
+PROBE_RECEIPT_PREFIX = "probe#"
+"""A probe's receipt is the item `id = <prefix><probe id>` in the consumer's idempotency table."""
+
 REASON_BYTES_MAX = 1024
 
 IDEMPOTENCY_EXPIRES_AFTER_SECONDS = 24 * 60 * 60

@@ -61,8 +61,8 @@ class Producer:
             endpoint_url: an emulator (moto server, LocalStack, ``python -m sandbox serve``).
             clients: ready clients by service (``"sqs"``, ``"sns"``, ``"s3"``), e.g. the sandbox's.
             retry: attempts and backoff for entries AWS did not accept.
-            large_message_threshold: offload bodies above this many bytes even below the entry's
-                limit (None: only above the limit). Needs the pipeline's ``largeMessages: true``.
+            large_message_threshold: for pipelines with ``largeMessages: true``, offload bodies above
+                this many bytes even below the entry's limit (None: only above the limit).
         """
         items = entries.values() if isinstance(entries, Mapping) else entries
         self.entries: dict[str, Entry] = {e.pipeline: e for e in items}
@@ -146,14 +146,36 @@ class Producer:
         ready = [self._finish(entry, p) for p in prepared]
         return self._send_all(entry, ready)
 
-    def _finish(self, entry: Entry, p: Prepared) -> Outgoing:
+    def send_probe(
+        self,
+        pipeline: str,
+        probe: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        attributes: Mapping[str, AttributeValue] | None = None,
+        through_s3: bool = False,
+    ) -> str:
+        """Send a smoke-test probe (``ap-probe`` = ``probe``; docs/contracts.md §7): the runtime answers it
+        itself and the business function never sees it. ``through_s3`` sends it as a large message, so the
+        consumer's S3 read is checked too. Used by ``ops.smoke``."""
+        entry = self.entry(pipeline)
+        message = Message(
+            {wire.PROBE: probe, **(body or {})}, attributes, f"probe-{probe}" if entry.fifo else None, f"probe-{probe}"
+        )
+        prepared = outgoing.prepare(0, message, pipeline=pipeline, fifo=entry.fifo, sns=entry.is_topic)
+        ready = self._finish(entry, prepared, own={wire.PROBE: _string(probe)}, force_large=through_s3)
+        return self._send_all(entry, [ready])[0]
+
+    def _finish(
+        self, entry: Entry, p: Prepared, *, own: dict[str, dict[str, Any]] | None = None, force_large: bool = False
+    ) -> Outgoing:
         """Add the runtime's attributes; a body over the limit (or the threshold) goes to S3."""
-        own = {wire.MESSAGE_ID: _string(p.message_id)}
+        own = {wire.MESSAGE_ID: _string(p.message_id), **(own or {})}
         out = self._outgoing(p, p.body, {**p.user_attributes, **own})
         threshold = entry.max_message_bytes
-        if self.large_message_threshold is not None:
+        if self.large_message_threshold is not None and entry.large_message_bucket is not None:
             threshold = min(threshold, self.large_message_threshold)
-        if out.size <= threshold:
+        if out.size <= threshold and not force_large:
             return out
         if entry.large_message_bucket is None:
             raise ProducerError(
@@ -161,8 +183,9 @@ class Producer:
                 f"pipeline {entry.pipeline!r}'s {'topic' if entry.is_topic else 'queue'}; set largeMessages: true "
                 "on the pipeline to send large bodies through S3"
             )
-        if len(p.user_attributes) + 2 > limits.SQS_MESSAGE_ATTRIBUTES_MAX:
-            raise ProducerError(f"#{p.index}: a large message carries 2 runtime attributes; use at most 8 of yours")
+        if len(p.user_attributes) + len(own) + 1 > limits.SQS_MESSAGE_ATTRIBUTES_MAX:
+            raise ProducerError(f"#{p.index}: a large message carries {len(own) + 1} runtime attributes; "
+                                f"use at most {limits.SQS_MESSAGE_ATTRIBUTES_MAX - len(own) - 1} of yours")
         pointer = self._call_with_retry(
             lambda: large_messages.store(
                 self.client("s3"), entry.large_message_bucket, entry.pipeline, p.message_id, p.body

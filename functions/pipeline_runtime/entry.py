@@ -5,6 +5,8 @@ business function (``AP_HANDLER``), then let Powertools drive the batch -
 ``BatchProcessor(event_type=EventType.SQS)`` for standard queues, ``SqsFifoPartialProcessor()`` for
 FIFO (stops at the first failure and reports it and every remaining record) - with
 ``process_partial_response``. The per-record work is :class:`pipeline_runtime.processing.RecordProcessor`.
+Smoke-test probes (``ap-probe``) are answered first, by :mod:`pipeline_runtime.probes`, and never reach
+the business function (nor need it to import).
 
 The return value is the partial batch response ``{"batchItemFailures": [{"itemIdentifier": id}, ...]}``.
 When *every* record failed, Powertools raises ``BatchProcessingError`` instead (its default): the
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pipeline_runtime import clients, idempotency, loader
+from pipeline_runtime import clients, idempotency, loader, probes
 from pipeline_runtime.log import get_logger
 from pipeline_runtime.processing import RecordProcessor
 from pipeline_runtime.settings import Settings
@@ -52,21 +54,47 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     )
     _cold_start = False
 
+    records = list(event.get("Records") or [])
+    probe_failures = [
+        {"itemIdentifier": r.get("messageId", "")}
+        for r in records
+        if probes.probe_id(r) and not _probe(settings, r, logger)
+    ]
+    business_records = [r for r in records if not probes.probe_id(r)]
+    if len(business_records) < len(records):
+        if not business_records:
+            return {"batchItemFailures": probe_failures}
+        event = {**event, "Records": business_records}
+
     business = loader.resolve(settings.handler)
     unit = idempotency.unit_for(settings, context) if settings.idempotency_table else None
     record_handler = RecordProcessor(settings, business, logger, unit)
 
     from aws_lambda_powertools.utilities.batch import process_partial_response
 
-    response = process_partial_response(
-        event=event,
-        # A bound method: Powertools inspects the handler's signature on every invocation, and that is
-        # cheaper for a method than for a callable instance (bench/runtime_overhead.py).
-        record_handler=record_handler.__call__,
-        processor=_processor(settings.fifo),
-        context=context,
+    response: dict[str, Any] = dict(
+        process_partial_response(
+            event=event,
+            # A bound method: Powertools inspects the handler's signature on every invocation, and that is
+            # cheaper for a method than for a callable instance (bench/runtime_overhead.py).
+            record_handler=record_handler.__call__,
+            processor=_processor(settings.fifo),
+            context=context,
+        )
     )
-    return dict(response)
+    if probe_failures:
+        response["batchItemFailures"] = [*(response.get("batchItemFailures") or []), *probe_failures]
+    return response
+
+
+def _probe(settings: Settings, record: dict[str, Any], logger: Any) -> bool:
+    """Answer a smoke-test probe (probes.py); False when its receipt could not be written (retry it)."""
+    try:
+        probes.answer(settings, record, logger)
+    except Exception as exc:
+        logger.warning("probe receipt not written; reported for retry", extra={"error": f"{type(exc).__name__}: {exc}"})
+        return False
+    return True
 
 
 def reset_caches() -> None:
