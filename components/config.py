@@ -449,84 +449,24 @@ def _parse_consumer(
     name_path: str | None = None,
     retry_tiers: int = 0,
 ) -> ConsumerSettings | None:
-    """Validate one consumer's settings, including the rules that tie keys together."""
-    errors.name(name_path or path, name)
-    handler = raw.get("handler")
-    if handler is None:
-        errors.add(f"{path}.handler", "required; `module:function` under functions/, e.g. handlers.orders:bill")
-    else:
-        problem = handler_problem(handler)
-        if problem:
-            errors.add(f"{path}.handler", problem)
+    """Validate one consumer's settings, including the rules that tie keys together.
 
+    Each step reports its own errors (in the order the keys are documented) and returns the value to use.
+    """
+    errors.name(name_path or path, name)
+    handler = _parse_handler(errors, path, raw)
     fifo = errors.boolean(path, raw, "fifo", pipeline_fifo)
     timeout = errors.integer(path, raw, "timeout", d.TIMEOUT, *d.TIMEOUT_RANGE, " s")
     memory = errors.integer(path, raw, "memory", d.MEMORY, *d.MEMORY_RANGE, " MB")
-    batch_max = d.BATCH_SIZE_FIFO_MAX if fifo else d.BATCH_SIZE_STANDARD_MAX
-    kind = "a FIFO" if fifo else "a standard"
-    batch_size = errors.integer(path, raw, "batchSize", d.BATCH_SIZE, 1, batch_max, f" for {kind} queue")
-    batch_window = errors.integer(path, raw, "batchWindow", d.BATCH_WINDOW, *d.BATCH_WINDOW_RANGE, " s")
-    if fifo and batch_window > 0:
-        errors.add(f"{path}.batchWindow", f"{batch_window} is not allowed on a FIFO queue; allowed 0 (omit it)")
-        batch_window = 0
-    if batch_size > d.BATCH_SIZE_WITHOUT_WINDOW_MAX and batch_window < 1:
-        errors.add(
-            f"{path}.batchSize",
-            f"{batch_size} needs batchWindow ≥ 1 s (a batch larger than 10 requires a batching window); "
-            "set batchWindow or lower batchSize to 10",
-        )
-    max_concurrency: int | None = None
-    if "maxConcurrency" in raw:
-        valid_so_far = len(errors.items)
-        max_concurrency = errors.integer(path, raw, "maxConcurrency", 2, *d.MAX_CONCURRENCY_RANGE)
-        mappings = 1 + retry_tiers  # the consumer's share is split over its mappings (d.split_max_concurrency)
-        if len(errors.items) == valid_so_far and max_concurrency < d.min_max_concurrency(mappings):
-            errors.add(
-                f"{path}.maxConcurrency",
-                f"{max_concurrency} cannot be split over the {mappings} queues this consumer reads (main + "
-                f"{retry_tiers} retry tiers, an event source mapping each, each needing ≥ "
-                f"{d.MAX_CONCURRENCY_RANGE[0]}); allowed {d.min_max_concurrency(mappings)}–"
-                f"{d.MAX_CONCURRENCY_RANGE[1]}",
-            )
-            max_concurrency = None
+    batch_size, batch_window = _parse_batching(errors, path, raw, fifo)
+    max_concurrency = _parse_max_concurrency(errors, path, raw, retry_tiers)
     max_receive = errors.integer(path, raw, "maxReceiveCount", d.MAX_RECEIVE_COUNT, *d.MAX_RECEIVE_COUNT_RANGE)
-    default_visibility = d.default_visibility_timeout(timeout, batch_window)
-    visibility = errors.integer(path, raw, "visibilityTimeout", default_visibility, *d.VISIBILITY_RANGE, " s")
-    if "visibilityTimeout" in raw and visibility < timeout:
-        errors.add(
-            f"{path}.visibilityTimeout",
-            f"{visibility} is below timeout {timeout}; Lambda rejects a queue whose visibility timeout is "
-            f"shorter than the function timeout (AWS advises ≥ {d.VISIBILITY_FACTOR} × timeout + batchWindow "
-            f"= {default_visibility})",
-        )
+    visibility = _parse_visibility(errors, path, raw, timeout, batch_window)
     retention = errors.integer(path, raw, "retention", d.RETENTION, *d.RETENTION_RANGE, " s")
     delay = errors.integer(path, raw, "delay", d.DELAY, *d.DELAY_RANGE, " s")
-
-    idempotency_raw = raw.get("idempotency", True)
-    idempotency, idempotency_key = True, None
-    if isinstance(idempotency_raw, bool):
-        idempotency = idempotency_raw
-    elif isinstance(idempotency_raw, str) and idempotency_raw.strip():
-        try:
-            jmespath.compile(idempotency_raw)
-            idempotency_key = idempotency_raw
-        except jmespath.exceptions.JMESPathError as exc:
-            errors.add(f"{path}.idempotency", f"{idempotency_raw!r} is not a valid JMESPath expression ({exc})")
-    else:
-        errors.add(
-            f"{path}.idempotency",
-            f"{idempotency_raw!r} is not allowed; allowed true, false, or a JMESPath into the body (e.g. order_id)",
-        )
+    idempotency, idempotency_key = _parse_idempotency(errors, path, raw)
     results = errors.boolean(path, raw, "results", False)
-
-    physical = d.physical_name(stack, pipeline, None if retry_tiers else name)
-    longest_queue = physical + (f"-retry-{retry_tiers}.fifo" if retry_tiers else "-dlq.fifo")
-    if len(longest_queue) > d.QUEUE_NAME_MAX or len(physical) > d.FUNCTION_NAME_MAX:
-        errors.add(
-            path,
-            f"resource names like {longest_queue!r} get too long (queues ≤ {d.QUEUE_NAME_MAX}, functions ≤ "
-            f"{d.FUNCTION_NAME_MAX} characters); shorten the pipeline or consumer name",
-        )
+    _check_name_lengths(errors, path, d.physical_name(stack, pipeline, None if retry_tiers else name), retry_tiers)
     if not isinstance(handler, str):
         return None
     return ConsumerSettings(
@@ -546,6 +486,97 @@ def _parse_consumer(
         idempotency_key=idempotency_key,
         results=results,
     )
+
+
+def _parse_handler(errors: _Errors, path: str, raw: Mapping[str, Any]) -> Any:
+    """`module:function` defined under functions/ (read, never imported); returned as given."""
+    handler = raw.get("handler")
+    if handler is None:
+        errors.add(f"{path}.handler", "required; `module:function` under functions/, e.g. handlers.orders:bill")
+    elif problem := handler_problem(handler):
+        errors.add(f"{path}.handler", problem)
+    return handler
+
+
+def _parse_batching(errors: _Errors, path: str, raw: Mapping[str, Any], fifo: bool) -> tuple[int, int]:
+    """batchSize within the queue type's maximum; batchWindow not on FIFO, and required above 10 records."""
+    batch_max = d.BATCH_SIZE_FIFO_MAX if fifo else d.BATCH_SIZE_STANDARD_MAX
+    kind = "a FIFO" if fifo else "a standard"
+    batch_size = errors.integer(path, raw, "batchSize", d.BATCH_SIZE, 1, batch_max, f" for {kind} queue")
+    batch_window = errors.integer(path, raw, "batchWindow", d.BATCH_WINDOW, *d.BATCH_WINDOW_RANGE, " s")
+    if fifo and batch_window > 0:
+        errors.add(f"{path}.batchWindow", f"{batch_window} is not allowed on a FIFO queue; allowed 0 (omit it)")
+        batch_window = 0
+    if batch_size > d.BATCH_SIZE_WITHOUT_WINDOW_MAX and batch_window < 1:
+        errors.add(
+            f"{path}.batchSize",
+            f"{batch_size} needs batchWindow ≥ 1 s (a batch larger than 10 requires a batching window); "
+            "set batchWindow or lower batchSize to 10",
+        )
+    return batch_size, batch_window
+
+
+def _parse_max_concurrency(errors: _Errors, path: str, raw: Mapping[str, Any], retry_tiers: int) -> int | None:
+    """Unset, or a total that splits over the consumer's mappings (main + tiers) with ≥ 2 each."""
+    if "maxConcurrency" not in raw:
+        return None
+    valid_so_far = len(errors.items)
+    max_concurrency = errors.integer(path, raw, "maxConcurrency", 2, *d.MAX_CONCURRENCY_RANGE)
+    mappings = 1 + retry_tiers  # the consumer's share is split over its mappings (d.split_max_concurrency)
+    if len(errors.items) == valid_so_far and max_concurrency < d.min_max_concurrency(mappings):
+        errors.add(
+            f"{path}.maxConcurrency",
+            f"{max_concurrency} cannot be split over the {mappings} queues this consumer reads (main + "
+            f"{retry_tiers} retry tiers, an event source mapping each, each needing ≥ "
+            f"{d.MAX_CONCURRENCY_RANGE[0]}); allowed {d.min_max_concurrency(mappings)}–"
+            f"{d.MAX_CONCURRENCY_RANGE[1]}",
+        )
+        return None
+    return max_concurrency
+
+
+def _parse_visibility(errors: _Errors, path: str, raw: Mapping[str, Any], timeout: int, batch_window: int) -> int:
+    """Default 6 × timeout + batchWindow; an explicit value below the timeout is rejected by Lambda."""
+    default_visibility = d.default_visibility_timeout(timeout, batch_window)
+    visibility = errors.integer(path, raw, "visibilityTimeout", default_visibility, *d.VISIBILITY_RANGE, " s")
+    if "visibilityTimeout" in raw and visibility < timeout:
+        errors.add(
+            f"{path}.visibilityTimeout",
+            f"{visibility} is below timeout {timeout}; Lambda rejects a queue whose visibility timeout is "
+            f"shorter than the function timeout (AWS advises ≥ {d.VISIBILITY_FACTOR} × timeout + batchWindow "
+            f"= {default_visibility})",
+        )
+    return visibility
+
+
+def _parse_idempotency(errors: _Errors, path: str, raw: Mapping[str, Any]) -> tuple[bool, str | None]:
+    """(on, JMESPath key or None): `true` keys by message id, a string keys by a JMESPath into the body."""
+    value = raw.get("idempotency", True)
+    if isinstance(value, bool):
+        return value, None
+    if isinstance(value, str) and value.strip():
+        try:
+            jmespath.compile(value)
+        except jmespath.exceptions.JMESPathError as exc:
+            errors.add(f"{path}.idempotency", f"{value!r} is not a valid JMESPath expression ({exc})")
+            return True, None
+        return True, value
+    errors.add(
+        f"{path}.idempotency",
+        f"{value!r} is not allowed; allowed true, false, or a JMESPath into the body (e.g. order_id)",
+    )
+    return True, None
+
+
+def _check_name_lengths(errors: _Errors, path: str, physical: str, retry_tiers: int) -> None:
+    """The longest queue (`-retry-N.fifo` or `-dlq.fifo`) and the function name fit AWS's limits."""
+    longest_queue = physical + (f"-retry-{retry_tiers}.fifo" if retry_tiers else "-dlq.fifo")
+    if len(longest_queue) > d.QUEUE_NAME_MAX or len(physical) > d.FUNCTION_NAME_MAX:
+        errors.add(
+            path,
+            f"resource names like {longest_queue!r} get too long (queues ≤ {d.QUEUE_NAME_MAX}, functions ≤ "
+            f"{d.FUNCTION_NAME_MAX} characters); shorten the pipeline or consumer name",
+        )
 
 
 def handler_problem(handler: Any, functions_dir: Path = d.FUNCTIONS_DIR) -> str | None:

@@ -19,7 +19,7 @@ class FanOutArgs:
     pipeline: FanOutPipeline
     name_prefix: str
     """`ap-<stack>`: prefixes every physical name."""
-    stack: StackContext
+    stack_context: StackContext
     alarms: AlarmThresholds
 
 
@@ -59,7 +59,7 @@ class FanOut(pulumi.ComponentResource):
                 DeadLetteredQueueArgs.for_consumer(
                     f"{base}-{s.name}",
                     s,
-                    alarm_topic_arn=args.stack.alarm_topic_arn,
+                    alarm_topic_arn=args.stack_context.alarm_topic_arn,
                     alarms=args.alarms,
                     sns_topic_arns=[self.topic.arn],
                 ),
@@ -85,7 +85,7 @@ class FanOut(pulumi.ComponentResource):
                     settings=s,
                     sources={"main": queue.queue},
                     dlq=queue.dlq,
-                    stack=args.stack,
+                    stack_context=args.stack_context,
                 ),
                 opts=child,
             )

@@ -72,26 +72,28 @@ def build(config: StackConfig) -> dict[str, Any]:
             entry: tuple[pulumi.Resource, pulumi.Input[str], bool] = (fan, fan.topic.arn, True)
         elif isinstance(p, ChainPipeline):
             chain = Chain(p.name, ChainArgs(p, config.name_prefix, stack, config.alarms))
-            rows.append(_metrics(p.name, chain.queues, chain.consumers))
+            rows.append(_metrics(p.name, list(chain.queues.values()), list(chain.consumers.values())))
+            first = next(iter(chain.queues.values()))
             pipeline_outputs[p.name] = {
                 "pattern": p.pattern,
-                "entry": chain.queues[0].queue.url,
-                "queueUrls": {s.name: q.queue.url for s, q in zip(p.stages, chain.queues, strict=True)},
-                "dlqUrls": {s.name: q.dlq.url for s, q in zip(p.stages, chain.queues, strict=True)},
-                "idempotencyTables": _tables({s.name: c for s, c in zip(p.stages, chain.consumers, strict=True)}),
+                "entry": first.queue.url,
+                "queueUrls": {k: q.queue.url for k, q in chain.queues.items()},
+                "dlqUrls": {k: q.dlq.url for k, q in chain.queues.items()},
+                "idempotencyTables": _tables(chain.consumers),
             }
-            entry = (chain, chain.queues[0].queue.arn, False)
+            entry = (chain, first.queue.arn, False)
         else:
             retry = DelayedRetry(p.name, DelayedRetryArgs(p, config.name_prefix, stack, config.alarms))
-            rows.append(_metrics(p.name, [retry.queues], [retry.consumer]))
+            rows.append(_metrics(p.name, list(retry.queues.values()), list(retry.consumers.values())))
+            (tiered,) = retry.queues.values()
             pipeline_outputs[p.name] = {
                 "pattern": p.pattern,
-                "entry": retry.queues.queue.url,
-                "queueUrls": {k: q.url for k, q in retry.queues.sources.items()},
-                "dlqUrls": {"dlq": retry.queues.dlq.url},
-                "idempotencyTables": _tables({"consumer": retry.consumer}),
+                "entry": tiered.queue.url,
+                "queueUrls": {k: q.url for k, q in tiered.sources.items()},
+                "dlqUrls": {"dlq": tiered.dlq.url},
+                "idempotencyTables": _tables(retry.consumers),
             }
-            entry = (retry, retry.queues.queue.arn, False)
+            entry = (retry, tiered.queue.arn, False)
         if p.http is not None:
             parent, entry_arn, is_topic = entry
             ingress = HttpIngress(

@@ -88,59 +88,84 @@ class DeadLetteredQueue(pulumi.ComponentResource):
         super().__init__("async-pipelines:index:DeadLetteredQueue", name, None, opts)
         if not 1 <= len(args.sources) <= 10:
             raise ValueError(f"{name}: a DLQ takes 1–10 source queues, got {len(args.sources)}")
-        child = pulumi.ResourceOptions(parent=self)
-        suffix = ".fifo" if args.fifo else ""
-        fifo = True if args.fifo else None  # None leaves the attribute unset on standard queues
-
-        def logical(key: str) -> str:
-            return name if key == "main" else f"{name}-{key}"
-
-        def make_queue(
-            key: str, retention: int, delay: int = 0, redrive: pulumi.Input[str] | None = None
-        ) -> aws.sqs.Queue:
-            return aws.sqs.Queue(
-                logical(key),
-                name=f"{args.name}{'' if key == 'main' else '-' + key}{suffix}",
-                message_retention_seconds=retention,
-                visibility_timeout_seconds=args.visibility_timeout,
-                delay_seconds=delay,
-                receive_wait_time_seconds=d.RECEIVE_WAIT,
-                sqs_managed_sse_enabled=True,
-                redrive_policy=redrive,
-                fifo_queue=fifo,
-                content_based_deduplication=fifo,
-                opts=child,
-            )
-
-        self.dlq = make_queue("dlq", retention=max(d.DLQ_RETENTION, args.retention))
+        self._name, self._args = name, args
+        self.dlq = self._queue("dlq", retention=max(d.DLQ_RETENTION, args.retention))
         redrive = self.dlq.arn.apply(
             lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": args.max_receive_count})
         )
-        self.sources = {s.key: make_queue(s.key, args.retention, s.delay, redrive) for s in args.sources}
+        self.sources = {s.key: self._queue(s.key, args.retention, s.delay, redrive) for s in args.sources}
         self.queue = self.sources[args.sources[0].key]
+        self._redrive_allow_policy()
+        self._queue_policies()
+        self._alarms()
+        self.register_outputs(
+            {
+                "queue_url": self.queue.url,
+                "queue_arn": self.queue.arn,
+                "dlq_url": self.dlq.url,
+                "dlq_arn": self.dlq.arn,
+                "source_urls": {k: q.url for k, q in self.sources.items()},
+            }
+        )
 
+    @property
+    def _suffix(self) -> str:
+        return ".fifo" if self._args.fifo else ""
+
+    def _logical(self, key: str) -> str:
+        """Pulumi name of a queue of this component: the component's own name for `main`."""
+        return self._name if key == "main" else f"{self._name}-{key}"
+
+    def _queue(
+        self, key: str, retention: int, delay: int = 0, redrive: pulumi.Input[str] | None = None
+    ) -> aws.sqs.Queue:
+        """One queue with the safe defaults: SSE-SQS, long polling, the same type as its siblings."""
+        args = self._args
+        fifo = True if args.fifo else None  # None leaves the attribute unset on standard queues
+        return aws.sqs.Queue(
+            self._logical(key),
+            name=f"{args.name}{'' if key == 'main' else '-' + key}{self._suffix}",
+            message_retention_seconds=retention,
+            visibility_timeout_seconds=args.visibility_timeout,
+            delay_seconds=delay,
+            receive_wait_time_seconds=d.RECEIVE_WAIT,
+            sqs_managed_sse_enabled=True,
+            redrive_policy=redrive,
+            fifo_queue=fifo,
+            content_based_deduplication=fifo,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _redrive_allow_policy(self) -> None:
+        """Only this component's sources may dead-letter into its DLQ (`byQueue`)."""
         aws.sqs.RedriveAllowPolicy(
-            f"{name}-dlq-redrive-allow",
+            f"{self._name}-dlq-redrive-allow",
             queue_url=self.dlq.url,
             redrive_allow_policy=pulumi.Output.all(*[q.arn for q in self.sources.values()]).apply(
                 lambda arns: json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": list(arns)})
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def _queue_policies(self) -> None:
+        """ONE policy per queue: the TLS deny merged with the SNS grants (a second policy would replace it)."""
         for key, queue in [*self.sources.items(), ("dlq", self.dlq)]:
             aws.sqs.QueuePolicy(
-                f"{logical(key)}-policy",
+                f"{self._logical(key)}-policy",
                 queue_url=queue.url,
-                policy=pulumi.Output.all(queue.arn, *args.sns_topic_arns).apply(
+                policy=pulumi.Output.all(queue.arn, *self._args.sns_topic_arns).apply(
                     lambda a: docs.queue_policy(a[0], a[1:])
                 ),
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
 
+    def _alarms(self) -> None:
+        """DLQ not empty; per source queue: oldest message too old, too many messages waiting."""
+        args = self._args
         metric_alarm(
-            f"{name}-dlq-visible",
+            f"{self._name}-dlq-visible",
             parent=self,
-            description=f"Messages are dead-lettered in {args.name}-dlq{suffix}: inspect and redrive them.",
+            description=f"Messages are dead-lettered in {args.name}-dlq{self._suffix}: inspect and redrive them.",
             namespace="AWS/SQS",
             metric_name="ApproximateNumberOfMessagesVisible",
             dimensions={"QueueName": self.dlq.name},
@@ -149,7 +174,7 @@ class DeadLetteredQueue(pulumi.ComponentResource):
         )
         for key, queue in self.sources.items():
             metric_alarm(
-                f"{logical(key)}-age",
+                f"{self._logical(key)}-age",
                 parent=self,
                 description=f"The oldest message in a {args.name} queue waits longer than "
                 f"{args.alarms.oldest_message_age} s: the consumer is failing or too slow.",
@@ -161,7 +186,7 @@ class DeadLetteredQueue(pulumi.ComponentResource):
                 evaluation_periods=3,
             )
             metric_alarm(
-                f"{logical(key)}-depth",
+                f"{self._logical(key)}-depth",
                 parent=self,
                 description=f"More than {args.alarms.queue_depth} messages wait in a {args.name} queue.",
                 namespace="AWS/SQS",
@@ -171,13 +196,3 @@ class DeadLetteredQueue(pulumi.ComponentResource):
                 alarm_topic_arn=args.alarm_topic_arn,
                 evaluation_periods=3,
             )
-
-        self.register_outputs(
-            {
-                "queue_url": self.queue.url,
-                "queue_arn": self.queue.arn,
-                "dlq_url": self.dlq.url,
-                "dlq_arn": self.dlq.arn,
-                "source_urls": {k: q.url for k, q in self.sources.items()},
-            }
-        )

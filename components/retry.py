@@ -20,42 +20,44 @@ from components.queue import DeadLetteredQueue, DeadLetteredQueueArgs
 class DelayedRetryArgs:
     pipeline: RetryPipeline
     name_prefix: str
-    stack: StackContext
+    stack_context: StackContext
     alarms: AlarmThresholds
 
 
 class DelayedRetry(pulumi.ComponentResource):
-    queues: DeadLetteredQueue
-    consumer: Consumer
+    queues: dict[str, DeadLetteredQueue]
+    """By consumer name (one: main queue + tiers + DLQ); the same shape on every pattern."""
+    consumers: dict[str, Consumer]
 
     def __init__(self, name: str, args: DelayedRetryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("async-pipelines:index:DelayedRetry", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         p = args.pipeline
         base = f"{args.name_prefix}-{p.name}"
-        self.queues = DeadLetteredQueue(
+        queues = DeadLetteredQueue(
             name,
             DeadLetteredQueueArgs.for_consumer(
                 base,
                 p.consumer,
-                alarm_topic_arn=args.stack.alarm_topic_arn,
+                alarm_topic_arn=args.stack_context.alarm_topic_arn,
                 alarms=args.alarms,
                 retry_delays=p.delays,
             ),
             opts=child,
         )
-        tiers = [RetryTier(self.queues.sources[f"retry-{i}"], delay) for i, delay in enumerate(p.delays, start=1)]
-        self.consumer = Consumer(
+        tiers = [RetryTier(queues.sources[f"retry-{i}"], delay) for i, delay in enumerate(p.delays, start=1)]
+        consumer = Consumer(
             name,
             ConsumerArgs(
                 pipeline=p.name,
                 function_name=base,
                 settings=p.consumer,
-                sources=self.queues.sources,
-                dlq=self.queues.dlq,
+                sources=queues.sources,
+                dlq=queues.dlq,
                 retry_tiers=tiers,
-                stack=args.stack,
+                stack_context=args.stack_context,
             ),
             opts=child,
         )
-        self.register_outputs({"entry_queue_url": self.queues.queue.url})
+        self.queues, self.consumers = {p.consumer.name: queues}, {p.consumer.name: consumer}
+        self.register_outputs({"entry_queue_url": queues.queue.url})

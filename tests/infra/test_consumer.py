@@ -40,7 +40,7 @@ def _wired(settings=None, *, next_stage: bool = False, delays: tuple[int, ...] =
             dlq=queues.dlq,
             next_queue=nxt.queue if nxt else None,
             retry_tiers=tiers,
-            stack=stack_context(**stack_overrides),
+            stack_context=stack_context(**stack_overrides),
         ),
     )
     return c, queues, nxt

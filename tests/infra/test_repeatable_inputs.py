@@ -1,0 +1,38 @@
+"""The program registers identical inputs on every run: `pulumi preview` shows no change when nothing did.
+
+Asset archives are compared by what they contain (name and content hash), which is what the engine
+compares; everything else must be equal as registered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+
+from stack_capture import capture_stack, stack_names
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, pulumi.AssetArchive):
+        return {k: _comparable(v) for k, v in sorted(value.assets.items())}
+    if isinstance(value, pulumi.FileAsset):
+        return hashlib.sha256(Path(value.path).read_bytes()).hexdigest()
+    if isinstance(value, pulumi.Archive | pulumi.Asset):
+        raise AssertionError(f"an asset the engine would hash by its path or directory listing: {value!r}")
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_two_runs_register_the_same_resources_with_the_same_inputs(stack: str) -> None:
+    first, second = capture_stack(stack), capture_stack(stack)
+    registered = {(r.type, r.name): _comparable(r.inputs) for r in first.resources}
+    assert registered == {(r.type, r.name): _comparable(r.inputs) for r in second.resources}
+    assert len(registered) == len(first.resources), "logical names are unique"
