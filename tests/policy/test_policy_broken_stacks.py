@@ -38,7 +38,30 @@ def _wildcard_policy(props: Props) -> Props:
     return props | {"policy": json.dumps(doc)}
 
 
+def _statement_action(action: str) -> Callable[[Props], Props]:
+    def change(props: Props) -> Props:
+        doc = json.loads(props["policy"])
+        doc["Statement"][0]["Action"] = action
+        return props | {"policy": json.dumps(doc)}
+
+    return change
+
+
+def _public_send(props: Props) -> Props:
+    doc = json.loads(props["policy"])
+    doc["Statement"].append({"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": "*"})
+    return props | {"policy": json.dumps(doc)}
+
+
 CASES = {
+    "topic policy naming sns:*": (
+        _transform("aws:sns/topicPolicy:TopicPolicy", "alarms-policy", _statement_action("sns:*")),
+        "sns-topic-policy-valid-actions",
+    ),
+    "queue policy open to everyone": (
+        _transform("aws:sqs/queuePolicy:QueuePolicy", "orders-billing-policy", _public_send),
+        "sqs-queue-policy-not-public",
+    ),
     "queue without its DLQ": (
         _transform("aws:sqs/queue:Queue", "orders-billing", _without("redrivePolicy")),
         "sqs-queue-has-redrive-policy",
