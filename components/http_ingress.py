@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -117,8 +118,7 @@ class HttpIngress(pulumi.ComponentResource):
             rest_api=api.id,
             resource_id=resource.id,
             http_method="POST",
-            authorization="AWS_IAM" if s.auth == "iam" else "NONE",
-            api_key_required=s.auth == "apiKey",
+            **_method_auth(s),
             request_models={"application/json": model.name},
             request_validator_id=validator.id,
             request_parameters=group_header,
@@ -279,8 +279,7 @@ class HttpIngress(pulumi.ComponentResource):
             rest_api=api.id,
             resource_id=proxy.id,
             http_method="ANY",
-            authorization="AWS_IAM" if s.auth == "iam" else "NONE",
-            api_key_required=s.auth == "apiKey",
+            **_method_auth(s),
             opts=child,
         )
         integration = aws.apigateway.Integration(
@@ -329,6 +328,11 @@ class HttpIngress(pulumi.ComponentResource):
                 )
             )
         return out
+
+
+def _method_auth(s: HttpSettings) -> dict[str, Any]:
+    """The `Method` arguments for the pipeline's `auth`: one place, so every route asks for the same."""
+    return {"authorization": "AWS_IAM" if s.auth == "iam" else "NONE", "api_key_required": s.auth == "apiKey"}
 
 
 def _fingerprint(args: HttpIngressArgs, s: HttpSettings) -> str:

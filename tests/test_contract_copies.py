@@ -119,3 +119,12 @@ def test_no_package_that_can_import_the_contract_spells_an_attribute_name_itself
         for m in ATTRIBUTE_LITERAL.finditer(line)
     ]
     assert spelled == [], "import the name from contract.runtime instead:\n" + "\n".join(spelled)
+
+
+def test_the_pack_knows_the_topic_policy_actions_the_program_writes() -> None:
+    """The pack keeps its own list (it installs alone); it must accept every action the program may write,
+    plus only `sns:Receive`, which SNS writes into its own default topic policy."""
+    from components.policy_documents import SNS_TOPIC_POLICY_ACTIONS
+    from policy.guardrails.topics import TOPIC_POLICY_ACTIONS
+
+    assert {a.lower() for a in SNS_TOPIC_POLICY_ACTIONS} | {"sns:receive"} == set(TOPIC_POLICY_ACTIONS)
