@@ -17,7 +17,7 @@ REGION = "us-east-1"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "chaos: the 1,000-message chaos run (deselect with -m 'not chaos')")
+    config.addinivalue_line("markers", "chaos: the chaos run (deselect with -m 'not chaos')")
 
 
 @dataclass(frozen=True)

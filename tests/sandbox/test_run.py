@@ -58,26 +58,28 @@ def test_runs_are_reproducible(dev: Any) -> None:
 
 
 @pytest.mark.chaos
-def test_chaos_run_of_1000_messages_loses_nothing_and_applies_no_effect_twice() -> None:
+def test_chaos_run_loses_nothing_and_applies_no_effect_twice() -> None:
+    """150 messages at high fault rates exercise what the 1,000-message run does (that one is
+    `bench/sandbox_throughput.py`, which exits 1 on a loss or a double effect)."""
     result = run(
         RunOptions(
             stack="dev",
             capture=cached_capture("dev"),
-            count=1000,
-            duplicate_rate=0.05,
-            transient_rate=0.05,
-            poison_rate=0.02,
+            count=150,
+            duplicate_rate=0.1,
+            transient_rate=0.1,
+            poison_rate=0.05,
             seed=7,
         )
     )
     t = result.report["totals"]
     assert result.report["ok"] and result.report["drained"]
-    assert t["published"] == 1000 and t["lost"] == 0 and t["in_flight"] == 0
+    assert t["published"] == 150 and t["lost"] == 0 and t["in_flight"] == 0
     assert t["double_effects"] == 0
     # the chaos really happened, and at-least-once delivery was exercised
-    assert t["injected_duplicates"] > 20 and t["chaos_failures"] > 5
-    assert sum(p["poisoned"] for p in result.report["pipelines"].values()) > 5
-    assert sum(1 for tr in result.ledger.tracks.values() if tr.deliveries > 1) > 50
+    assert t["injected_duplicates"] > 10 and t["chaos_failures"] > 0
+    assert sum(p["poisoned"] for p in result.report["pipelines"].values()) > 2
+    assert sum(1 for tr in result.ledger.tracks.values() if tr.deliveries > 1) > 20
     assert t["processed"] + t["dlq"] + t["filtered"] == t["tracks"]
 
 
