@@ -35,6 +35,8 @@ VISIBILITY_FACTOR = aws.VISIBILITY_TIMEOUT_FACTOR
 """AWS advises a queue visibility timeout of at least 6 x the function timeout (+ batching window)."""
 RECEIVE_WAIT = aws.SQS_RECEIVE_WAIT_RANGE[1]
 """Long polling for anything that polls the queue outside Lambda (consoles, scripts)."""
+QUEUE_MAX_MESSAGE_BYTES = aws.QUEUE_MAX_MESSAGE_BYTES
+"""Every queue, tier and DLQ sets it: the provider's default is 256 KiB, the SQS maximum 1 MiB."""
 
 # --- per-stack defaults -------------------------------------------------------------------
 LOG_RETENTION_DAYS = 30
@@ -138,8 +140,8 @@ HTTP_THROTTLE_BURST_MAX = aws.APIGATEWAY_ACCOUNT_BURST_LIMIT
 """API Gateway's default account quota per region: a stage cannot exceed it."""
 SNS_MAX_MESSAGE_BYTES = aws.SNS_MESSAGE_BYTES_MAX
 """SNS Publish: body + message attributes ≤ 256 KiB, the topic default (our topics keep it)."""
-SQS_MAX_MESSAGE_BYTES = aws.SQS_MESSAGE_BYTES_MAX
-"""SQS SendMessage: body + message attributes ≤ 1 MiB."""
+SQS_MAX_MESSAGE_BYTES = aws.QUEUE_MAX_MESSAGE_BYTES
+"""SQS SendMessage: body + message attributes ≤ the queues' `max_message_size` (1 MiB, set explicitly)."""
 HTTP_GROUP_HEADER = "X-Message-Group-Id"
 """Where a FIFO pipeline's MessageGroupId comes from when `groupFrom` is not set."""
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"

@@ -38,8 +38,9 @@ __all__ = [
 ]
 
 SQS_MAX_MESSAGE_BYTES = 1_048_576
-"""SQS SendMessage / SendMessageBatch: 1 MiB per message *and* per batch, body plus attributes
-(Amazon SQS API Reference, SendMessageBatch; raised from 256 KiB in August 2025)."""
+"""SQS SendMessage / SendMessageBatch: per message *and* per batch, body plus attributes, at the
+``MaximumMessageSize`` every queue of the program is created with (contract.aws.QUEUE_MAX_MESSAGE_BYTES,
+set explicitly: pulumi-aws would create 256 KiB queues; Amazon SQS API Reference, SendMessageBatch)."""
 SNS_MAX_MESSAGE_BYTES = 262_144
 """SNS Publish / PublishBatch: 256 KiB per message and per batch at the topic's default
 ``MaximumMessageSize`` (Amazon SNS API Reference, PublishBatch; a topic may raise it to 1 MiB, ours don't)."""
