@@ -152,7 +152,13 @@ def consumer_role_policy(
     large_message_object_arn: str | None = None,
     large_message_write: bool = False,
 ) -> str:
-    """Least privilege for one consumer: named actions on named resources only, no wildcards."""
+    """Least privilege for one consumer: named actions on named resources only, no wildcards.
+
+    `large_message_object_arn` is `arn:<partition>:s3:::<bucket>/<prefix>*`: GetObject (and PutObject for a
+    chain stage) on it, plus ListBucket on the bucket limited by `s3:prefix` to the same prefix. Without
+    ListBucket, S3 answers GetObject of a missing (expired) key with 403 AccessDenied instead of 404
+    NoSuchKey, and the runtime could not tell an expired pointer from a permission problem.
+    """
     statements: list[dict[str, Any]] = [
         {
             "Sid": "ConsumeOwnQueues",
@@ -197,7 +203,26 @@ def consumer_role_policy(
         statements.append(
             {"Sid": "LargeMessages", "Effect": "Allow", "Action": actions, "Resource": large_message_object_arn}
         )
+        statements.append(list_prefix_statement(large_message_object_arn))
     return json.dumps({"Version": VERSION, "Statement": statements})
+
+
+def list_prefix_statement(object_arn: str) -> dict[str, Any]:
+    """`s3:ListBucket` on the bucket of `arn:…:s3:::<bucket>/<prefix>*`, only for keys under `<prefix>`.
+
+    The condition is AWS's pattern for "list one folder" (IAM user guide, "Allows access to a specific
+    prefix": `StringLike` on `s3:prefix`); it lets S3 answer 404 for a missing key under the prefix.
+    """
+    bucket_arn, _, key_pattern = object_arn.partition("/")
+    if not key_pattern.endswith("*") or not key_pattern.rstrip("*"):
+        raise ValueError(f"{object_arn}: expected an object ARN of the form arn:...:s3:::<bucket>/<prefix>*")
+    return {
+        "Sid": "LargeMessagesListPrefix",
+        "Effect": "Allow",
+        "Action": ["s3:ListBucket"],
+        "Resource": bucket_arn,
+        "Condition": {"StringLike": {"s3:prefix": [key_pattern]}},
+    }
 
 
 def single_action_policy(action: str, resource_arn: str) -> str:
