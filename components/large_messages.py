@@ -108,5 +108,5 @@ class LargeMessageBucket(pulumi.ComponentResource):
         self.register_outputs({"bucket": self.bucket.bucket})
 
     def object_arn(self, pipeline: str) -> pulumi.Output[str]:
-        """`arn:aws:s3:::<bucket>/<pipeline>/*`: exactly one pipeline's objects."""
+        """`arn:<partition>:s3:::<bucket>/<pipeline>/*` (from the bucket's own ARN): exactly one pipeline's objects."""
         return self.bucket.arn.apply(lambda arn: f"{arn}/{object_prefix(pipeline)}*")

@@ -71,7 +71,7 @@ class AwsServicePublisher:
     """Service principal, e.g. `cloudwatch.amazonaws.com`."""
     account_id: str
     source_arn: str
-    """ARN pattern of the publishing resources, e.g. `arn:aws:cloudwatch:eu-west-1:123456789012:alarm:*`."""
+    """ARN pattern of the publishing resources, e.g. `arn:<partition>:cloudwatch:eu-west-1:123456789012:alarm:*`."""
 
 
 def topic_policy(topic_arn: str, publishers: Sequence[AwsServicePublisher] = ()) -> str:
@@ -116,8 +116,11 @@ def assume_role_policy(service: str) -> str:
     )
 
 
-def alarm_key_policy(account_id: str) -> str:
-    """A KMS key CloudWatch can use: alarms cannot publish to topics encrypted with the AWS-managed aws/sns key."""
+def alarm_key_policy(account_id: str, partition: str = "aws") -> str:
+    """A KMS key CloudWatch can use: alarms cannot publish to topics encrypted with the AWS-managed aws/sns key.
+
+    `partition`: of the stack's region (`contract.aws.partition_of`), for the account root's ARN.
+    """
     return json.dumps(
         {
             "Version": VERSION,
@@ -125,7 +128,7 @@ def alarm_key_policy(account_id: str) -> str:
                 {
                     "Sid": "AccountAdministers",
                     "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                    "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
                     "Action": "kms:*",
                     "Resource": "*",
                 },

@@ -206,3 +206,59 @@ def provider_default(resource: str, argument: str) -> int | str | bool | tuple[s
         if (entry.resource, entry.argument) == (resource, argument):
             return entry.value
     raise KeyError(f"{resource}.{argument}: no provider default in contract.aws.PROVIDER_DEFAULTS")
+
+
+# --- partitions -----------------------------------------------------------------------------------
+PARTITION_BY_REGION_PREFIX: tuple[tuple[str, str], ...] = (
+    ("cn-", "aws-cn"),
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("us-iso-", "aws-iso"),
+    ("eu-isoe-", "aws-iso-e"),
+)
+"""Region name prefix -> ARN partition (AWS General Reference, "Amazon Resource Names": `aws`, `aws-cn`,
+`aws-us-gov`, …); every other region is in `aws`. Longer prefixes first (`us-isob-` before `us-iso-`)."""
+
+
+def partition_of(region: str) -> str:
+    """The ARN partition of `region`: `arn:<partition>:…` (never hard-code `arn:aws:`)."""
+    return next((partition for prefix, partition in PARTITION_BY_REGION_PREFIX if region.startswith(prefix)), "aws")
+
+
+# --- Powertools for AWS Lambda (Python) public layer ----------------------------------------------
+POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python313-{architecture}"
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+"""The publishing account in the `aws` partition (Powertools docs, "Installation" > "Lambda Layer")."""
+POWERTOOLS_LAYER_REGIONS: frozenset[str] = frozenset(
+    {
+        "af-south-1", "ap-east-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
+        "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
+        "ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1",
+        "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1",
+        "me-south-1", "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+    }
+)  # fmt: skip
+"""Commercial regions with the public layer (Powertools docs, "All regional Layer ARNs", x86_64 and arm64)."""
+POWERTOOLS_LAYER_ACCOUNTS_BY_REGION: dict[str, str] = {
+    "cn-north-1": "498634801083",
+    "us-gov-east-1": "165087284144",
+    "us-gov-west-1": "165093116878",
+}
+"""Outside `aws` each region has its own publishing account (Powertools docs, "AWS China regions" and
+"AWS GovCloud regions"); no other China or GovCloud region has the layer."""
+POWERTOOLS_SSM_UNPUBLISHED: frozenset[str] = frozenset({"me-central-1"})
+"""Layer regions whose public SSM parameters `/aws/service/powertools/...` are missing (design.md §5, issue 16;
+the Powertools docs list no SSM regions). China and GovCloud have no such parameter either."""
+
+
+def powertools_layer_account(region: str) -> str | None:
+    """The account publishing the Powertools layer in `region`, None where Powertools publishes none."""
+    if region in POWERTOOLS_LAYER_ACCOUNTS_BY_REGION:
+        return POWERTOOLS_LAYER_ACCOUNTS_BY_REGION[region]
+    return POWERTOOLS_LAYER_ACCOUNT if region in POWERTOOLS_LAYER_REGIONS else None
+
+
+def powertools_ssm_published(region: str) -> bool:
+    """Whether `/aws/service/powertools/python/...` resolves in `region` (commercial layer regions only)."""
+    return region in POWERTOOLS_LAYER_REGIONS and region not in POWERTOOLS_SSM_UNPUBLISHED
