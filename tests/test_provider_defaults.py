@@ -54,3 +54,17 @@ def test_the_queue_size_default_is_the_provider_s_256_kib_not_moto_s() -> None:
 def test_an_argument_without_a_table_entry_is_an_error_naming_it() -> None:
     with pytest.raises(KeyError, match=r"aws:sqs/queue:Queue\.policy"):
         aws.provider_default("aws:sqs/queue:Queue", "policy")
+
+
+def test_every_sqs_size_limit_is_the_size_the_program_creates_its_queues_with() -> None:
+    """Chain forwarding, the producer and HTTP ingress refuse (or divert to S3) above the queue's own size."""
+    from components.http_config import local_defaults
+    from pipeline_runtime import large_messages
+    from producer.entries import Entry
+
+    queue = Entry("media", "https://sqs.us-east-1.amazonaws.com/123456789012/ap-dev-media-download")
+    http = local_defaults(fifo=False, topic_entry=False)
+    limits = [queue.max_message_bytes, http.entry_limit, http.max_body_bytes, large_messages.SQS_MAX_MESSAGE_BYTES]
+    assert limits == [aws.QUEUE_MAX_MESSAGE_BYTES] * 4
+    topic = Entry("orders", "arn:aws-cn:sns:cn-north-1:123456789012:ap-dev-orders")  # any partition is a topic
+    assert topic.is_topic and topic.max_message_bytes == aws.SNS_MESSAGE_BYTES_MAX
