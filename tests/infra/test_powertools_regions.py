@@ -69,8 +69,7 @@ def test_with_a_layer_version_every_arn_is_in_the_region_s_partition(region: str
     # every ARN the program writes itself (policies, alarm sources, key policies) is in the partition
     text = json.dumps([r.inputs for r in capture.resources], default=str)
     foreign = sorted({arn for arn in _arns(text) if not arn.startswith(f"arn:{partition}:")})
-    allowed = {"arn:aws:iam::aws:policy/"}  # AWS managed policies keep `aws` in their path only in `aws`
-    assert [a for a in foreign if not any(a.startswith(p) for p in allowed)] == []
+    assert foreign == []
 
 
 def _arns(text: str) -> set[str]:
@@ -88,3 +87,22 @@ def test_partitions_follow_the_region_name() -> None:
 def test_commercial_layer_regions_resolve_by_ssm_and_need_no_layer_version() -> None:
     assert d.powertools_region_problem("eu-west-1", explicit_version=False) is None
     assert aws.powertools_ssm_published("us-east-1") and not aws.powertools_ssm_published("me-central-1")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="components/http_ingress.py (another helper's file in issue 16) still writes `arn:aws:` into the "
+    "API Gateway integration URI and the CloudWatch role's managed policy ARN; drop this mark once it uses "
+    "contract.aws.partition_of",
+)
+def test_http_ingress_arns_are_in_the_region_s_partition_too() -> None:
+    chain = {**CHAIN, "http": {}}
+    config = {
+        "aws:region": "cn-north-1",
+        "async-pipelines:pipelines": {"media": chain},
+        "async-pipelines:powertoolsLayerVersion": 27,
+        "async-pipelines:apiGatewayCloudWatchRole": True,
+    }
+    capture = capture_stack("test", config=config)
+    text = json.dumps([r.inputs for r in capture.resources], default=str)
+    assert sorted(a for a in _arns(text) if not a.startswith("arn:aws-cn:")) == []
