@@ -44,7 +44,7 @@ def expiration_days(retention_seconds: int, hops: int) -> int:
     """Days an object must outlive its pointer: `hops` queue retentions (the entry queue and each retry
     tier re-sends the same pointer, each send restarting retention) plus the DLQ's 14 days, plus a day.
 
-    After that a redriven pointer finds nothing and goes to the DLQ as malformed ("does not exist").
+    After that a redriven pointer finds nothing and goes to the DLQ as malformed ("no longer exists (expired?)").
     """
     return math.ceil((retention_seconds * hops + d.DLQ_RETENTION) / 86_400) + 1
 
