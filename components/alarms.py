@@ -14,6 +14,7 @@ import pulumi_aws as aws
 
 from components import defaults as d
 from components import policy_documents as docs
+from contract.aws import partition_of
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class AlarmTopic(pulumi.ComponentResource):
             f"{name}-key",
             description=f"Encrypts {args.name}: CloudWatch alarms may use it",
             enable_key_rotation=True,
-            policy=account_id.apply(docs.alarm_key_policy),
+            policy=account_id.apply(lambda account: docs.alarm_key_policy(account, partition_of(args.region))),
             opts=child,
         )
         self.topic = aws.sns.Topic(f"{name}-topic", name=args.name, kms_master_key_id=key.arn, opts=child)
@@ -62,12 +63,12 @@ def cloudwatch_alarms(region: str, account_id: str) -> docs.AwsServicePublisher:
     """CloudWatch alarms of one account and region, as a topic publisher (confused-deputy safe).
 
     AWS's cross-service confused-deputy guidance: scope a service principal's grant by `aws:SourceAccount`
-    and `aws:SourceArn`; an alarm's ARN is `arn:aws:cloudwatch:<region>:<account>:alarm:<name>`.
+    and `aws:SourceArn`; an alarm's ARN is `arn:<partition>:cloudwatch:<region>:<account>:alarm:<name>`.
     """
     return docs.AwsServicePublisher(
         service="cloudwatch.amazonaws.com",
         account_id=account_id,
-        source_arn=f"arn:aws:cloudwatch:{region}:{account_id}:alarm:*",
+        source_arn=f"arn:{partition_of(region)}:cloudwatch:{region}:{account_id}:alarm:*",
     )
 
 

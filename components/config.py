@@ -249,6 +249,8 @@ def parse_stack_config(raw: Mapping[str, Any], *, stack: str, region: str | None
     layer_version = None
     if "powertoolsLayerVersion" in raw:
         layer_version = errors.integer("async-pipelines", raw, "powertoolsLayerVersion", 1, 1, 10_000)
+    if region and (problem := d.powertools_region_problem(region, explicit_version=layer_version is not None)):
+        errors.add("aws:region", problem)
     architecture = raw.get("architecture", d.ARCHITECTURE)
     if architecture not in d.ARCHITECTURES:
         errors.add("architecture", f"{architecture!r} is not allowed; allowed {', '.join(d.ARCHITECTURES)}")

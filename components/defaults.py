@@ -35,6 +35,8 @@ VISIBILITY_FACTOR = aws.VISIBILITY_TIMEOUT_FACTOR
 """AWS advises a queue visibility timeout of at least 6 x the function timeout (+ batching window)."""
 RECEIVE_WAIT = aws.SQS_RECEIVE_WAIT_RANGE[1]
 """Long polling for anything that polls the queue outside Lambda (consoles, scripts)."""
+QUEUE_MAX_MESSAGE_BYTES = aws.QUEUE_MAX_MESSAGE_BYTES
+"""Every queue, tier and DLQ sets it: the provider's default is 256 KiB, the SQS maximum 1 MiB."""
 
 # --- per-stack defaults -------------------------------------------------------------------
 LOG_RETENTION_DAYS = 30
@@ -66,7 +68,6 @@ FUNCTION_NAME_MAX = aws.LAMBDA_FUNCTION_NAME_MAX - len("-role")
 LOG_RETENTION_CHOICES = aws.LOG_RETENTION_DAYS_CHOICES
 ARCHITECTURES = aws.LAMBDA_ARCHITECTURES
 FILTER_SCOPES = aws.SNS_FILTER_POLICY_SCOPES
-POWERTOOLS_ACCOUNT = "017000801446"
 
 
 def physical_name(stack: str, pipeline: str, consumer: str | None = None) -> str:
@@ -92,11 +93,38 @@ def results_bucket_prefix(stack: str) -> str:
 
 
 def powertools_layer_arn(region: str, version: int, architecture: str) -> str:
-    """AWS's public Powertools layer for python3.13 in the stack's region, at an explicit layer version."""
-    return (
-        f"arn:aws:lambda:{region}:{POWERTOOLS_ACCOUNT}:layer:"
-        f"AWSLambdaPowertoolsPythonV3-python313-{architecture}:{version}"
-    )
+    """AWS's public Powertools layer for python3.13 in the stack's region, at an explicit layer version.
+
+    Partition-aware: `arn:aws-cn:` in China, `arn:aws-us-gov:` in GovCloud, each with the account Powertools
+    publishes from there (contract.aws). `powertools_region_problem` has refused regions without a layer.
+    """
+    account = aws.powertools_layer_account(region)
+    if account is None:
+        raise ValueError(powertools_region_problem(region, explicit_version=True))
+    layer = aws.POWERTOOLS_LAYER_NAME.format(architecture=architecture)
+    return f"arn:{aws.partition_of(region)}:lambda:{region}:{account}:layer:{layer}:{version}"
+
+
+def powertools_region_problem(region: str, *, explicit_version: bool) -> str | None:
+    """Why the Powertools layer cannot be picked in `region` (a config error), or None.
+
+    Without `powertoolsLayerVersion` the layer comes from Powertools' public SSM parameter, which exists
+    only in commercial layer regions (not me-central-1, China or GovCloud); with it, the region must
+    still be one where Powertools publishes the layer at all.
+    """
+    if aws.powertools_layer_account(region) is None:
+        return (
+            f"{region!r}: Powertools publishes no public Lambda layer in this region (Powertools docs, "
+            '"Lambda Layer"), so neither its SSM parameter nor powertoolsLayerVersion can pick one'
+        )
+    if not explicit_version and not aws.powertools_ssm_published(region):
+        return (
+            f"{region!r}: Powertools publishes no public SSM parameter /aws/service/powertools/python/... here, "
+            f"so the layer cannot be resolved from the pinned release; set async-pipelines:powertoolsLayerVersion "
+            f"to the version of {aws.POWERTOOLS_LAYER_NAME.format(architecture='<architecture>')} in "
+            f"{region} that holds the release pinned in requirements.txt"
+        )
+    return None
 
 
 def default_visibility_timeout(timeout: int, batch_window: int) -> int:
@@ -138,8 +166,8 @@ HTTP_THROTTLE_BURST_MAX = aws.APIGATEWAY_ACCOUNT_BURST_LIMIT
 """API Gateway's default account quota per region: a stage cannot exceed it."""
 SNS_MAX_MESSAGE_BYTES = aws.SNS_MESSAGE_BYTES_MAX
 """SNS Publish: body + message attributes ≤ 256 KiB, the topic default (our topics keep it)."""
-SQS_MAX_MESSAGE_BYTES = aws.SQS_MESSAGE_BYTES_MAX
-"""SQS SendMessage: body + message attributes ≤ 1 MiB."""
+SQS_MAX_MESSAGE_BYTES = aws.QUEUE_MAX_MESSAGE_BYTES
+"""SQS SendMessage: body + message attributes ≤ the queues' `max_message_size` (1 MiB, set explicitly)."""
 HTTP_GROUP_HEADER = "X-Message-Group-Id"
 """Where a FIFO pipeline's MessageGroupId comes from when `groupFrom` is not set."""
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"

@@ -44,7 +44,7 @@ def expiration_days(retention_seconds: int, hops: int) -> int:
     """Days an object must outlive its pointer: `hops` queue retentions (the entry queue and each retry
     tier re-sends the same pointer, each send restarting retention) plus the DLQ's 14 days, plus a day.
 
-    After that a redriven pointer finds nothing and goes to the DLQ as malformed ("does not exist").
+    After that a redriven pointer finds nothing and goes to the DLQ as malformed ("no longer exists (expired?)").
     """
     return math.ceil((retention_seconds * hops + d.DLQ_RETENTION) / 86_400) + 1
 
@@ -108,5 +108,5 @@ class LargeMessageBucket(pulumi.ComponentResource):
         self.register_outputs({"bucket": self.bucket.bucket})
 
     def object_arn(self, pipeline: str) -> pulumi.Output[str]:
-        """`arn:aws:s3:::<bucket>/<pipeline>/*`: exactly one pipeline's objects."""
+        """`arn:<partition>:s3:::<bucket>/<pipeline>/*` (from the bucket's own ARN): exactly one pipeline's objects."""
         return self.bucket.arn.apply(lambda arn: f"{arn}/{object_prefix(pipeline)}*")

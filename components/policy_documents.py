@@ -71,7 +71,7 @@ class AwsServicePublisher:
     """Service principal, e.g. `cloudwatch.amazonaws.com`."""
     account_id: str
     source_arn: str
-    """ARN pattern of the publishing resources, e.g. `arn:aws:cloudwatch:eu-west-1:123456789012:alarm:*`."""
+    """ARN pattern of the publishing resources, e.g. `arn:<partition>:cloudwatch:eu-west-1:123456789012:alarm:*`."""
 
 
 def topic_policy(topic_arn: str, publishers: Sequence[AwsServicePublisher] = ()) -> str:
@@ -116,8 +116,11 @@ def assume_role_policy(service: str) -> str:
     )
 
 
-def alarm_key_policy(account_id: str) -> str:
-    """A KMS key CloudWatch can use: alarms cannot publish to topics encrypted with the AWS-managed aws/sns key."""
+def alarm_key_policy(account_id: str, partition: str = "aws") -> str:
+    """A KMS key CloudWatch can use: alarms cannot publish to topics encrypted with the AWS-managed aws/sns key.
+
+    `partition`: of the stack's region (`contract.aws.partition_of`), for the account root's ARN.
+    """
     return json.dumps(
         {
             "Version": VERSION,
@@ -125,7 +128,7 @@ def alarm_key_policy(account_id: str) -> str:
                 {
                     "Sid": "AccountAdministers",
                     "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                    "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
                     "Action": "kms:*",
                     "Resource": "*",
                 },
@@ -152,7 +155,13 @@ def consumer_role_policy(
     large_message_object_arn: str | None = None,
     large_message_write: bool = False,
 ) -> str:
-    """Least privilege for one consumer: named actions on named resources only, no wildcards."""
+    """Least privilege for one consumer: named actions on named resources only, no wildcards.
+
+    `large_message_object_arn` is `arn:<partition>:s3:::<bucket>/<prefix>*`: GetObject (and PutObject for a
+    chain stage) on it, plus ListBucket on the bucket limited by `s3:prefix` to the same prefix. Without
+    ListBucket, S3 answers GetObject of a missing (expired) key with 403 AccessDenied instead of 404
+    NoSuchKey, and the runtime could not tell an expired pointer from a permission problem.
+    """
     statements: list[dict[str, Any]] = [
         {
             "Sid": "ConsumeOwnQueues",
@@ -197,7 +206,26 @@ def consumer_role_policy(
         statements.append(
             {"Sid": "LargeMessages", "Effect": "Allow", "Action": actions, "Resource": large_message_object_arn}
         )
+        statements.append(list_prefix_statement(large_message_object_arn))
     return json.dumps({"Version": VERSION, "Statement": statements})
+
+
+def list_prefix_statement(object_arn: str) -> dict[str, Any]:
+    """`s3:ListBucket` on the bucket of `arn:…:s3:::<bucket>/<prefix>*`, only for keys under `<prefix>`.
+
+    The condition is AWS's pattern for "list one folder" (IAM user guide, "Allows access to a specific
+    prefix": `StringLike` on `s3:prefix`); it lets S3 answer 404 for a missing key under the prefix.
+    """
+    bucket_arn, _, key_pattern = object_arn.partition("/")
+    if not key_pattern.endswith("*") or not key_pattern.rstrip("*"):
+        raise ValueError(f"{object_arn}: expected an object ARN of the form arn:...:s3:::<bucket>/<prefix>*")
+    return {
+        "Sid": "LargeMessagesListPrefix",
+        "Effect": "Allow",
+        "Action": ["s3:ListBucket"],
+        "Resource": bucket_arn,
+        "Condition": {"StringLike": {"s3:prefix": [key_pattern]}},
+    }
 
 
 def single_action_policy(action: str, resource_arn: str) -> str:

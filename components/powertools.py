@@ -5,6 +5,9 @@ layer version holding that release (Powertools docs, "Lambda Layers"; e.g. 3.23.
 `AWSLambdaPowertoolsPythonV3-python313-x86_64`). Resolving the layer from the pinned release, instead of
 pinning a layer number, keeps what is tested and what runs in AWS the same package. For a release whose
 parameter is missing (it happened: powertools-lambda-python#7689) `powertoolsLayerVersion` overrides it.
+The parameter exists only in commercial regions with the layer (not me-central-1, China or GovCloud:
+contract.aws); elsewhere the config check (`defaults.powertools_region_problem`) asks for
+`powertoolsLayerVersion` before any resource is registered, and the ARN is built in the region's partition.
 """
 
 from __future__ import annotations

@@ -119,7 +119,11 @@ class DeadLetteredQueue(pulumi.ComponentResource):
     def _queue(
         self, key: str, retention: int, delay: int = 0, redrive: pulumi.Input[str] | None = None
     ) -> aws.sqs.Queue:
-        """One queue with the safe defaults: SSE-SQS, long polling, the same type as its siblings."""
+        """One queue with the safe defaults: SSE-SQS, long polling, 1 MiB messages, the same type as its siblings.
+
+        `max_message_size` is always set: pulumi-aws would otherwise create the queue with 256 KiB
+        (contract.aws.PROVIDER_DEFAULTS), while every size limit of the program assumes the queue's 1 MiB.
+        """
         args = self._args
         fifo = True if args.fifo else None  # None leaves the attribute unset on standard queues
         return aws.sqs.Queue(
@@ -129,6 +133,7 @@ class DeadLetteredQueue(pulumi.ComponentResource):
             visibility_timeout_seconds=args.visibility_timeout,
             delay_seconds=delay,
             receive_wait_time_seconds=d.RECEIVE_WAIT,
+            max_message_size=d.QUEUE_MAX_MESSAGE_BYTES,
             sqs_managed_sse_enabled=True,
             redrive_policy=redrive,
             fifo_queue=fifo,

@@ -52,8 +52,8 @@ class Entry:
 
     @property
     def max_message_bytes(self) -> int:
-        """Per message and per batch request: SNS 256 KiB, SQS 1 MiB (contract.aws)."""
-        return limits.SNS_MESSAGE_BYTES_MAX if self.is_topic else limits.SQS_MESSAGE_BYTES_MAX
+        """Per message and per batch request: SNS 256 KiB, SQS the size the program's queues are created with."""
+        return limits.SNS_MESSAGE_BYTES_MAX if self.is_topic else limits.QUEUE_MAX_MESSAGE_BYTES
 
 
 def region_of(target: str) -> str | None:

@@ -161,19 +161,32 @@ class Topology:
         return next((f for f in self.functions.values() if f.name == name), None)
 
 
+def _camel(argument: str) -> str:
+    """`max_message_size` -> `maxMessageSize`: how captured inputs spell a Python argument."""
+    head, *rest = argument.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _queue_defaults(fifo: bool) -> dict[str, tuple[str, str]]:
+    """Captured input name -> (CreateQueue attribute, pulumi-aws default): the provider's, never moto's.
+
+    FIFO-only attributes (deduplication scope, throughput limit) apply to FIFO queues only.
+    """
+    fifo_only = {"DeduplicationScope", "FifoThroughputLimit"}
+    return {
+        _camel(e.argument): (e.attribute, str(e.value))
+        for e in aws.PROVIDER_DEFAULTS
+        if e.resource == QUEUE and e.attribute and (fifo or e.attribute not in fifo_only)
+    }
+
+
 def _queue(r: CapturedResource, policies: dict[str, str]) -> QueueSpec:
     i, o = r.inputs, r.outputs
     attributes: dict[str, str] = {}
-    for source, target in (
-        ("delaySeconds", "DelaySeconds"),
-        ("visibilityTimeoutSeconds", "VisibilityTimeout"),
-        ("messageRetentionSeconds", "MessageRetentionPeriod"),
-        ("receiveWaitTimeSeconds", "ReceiveMessageWaitTimeSeconds"),
-        ("maxMessageSize", "MaximumMessageSize"),
-    ):
-        if i.get(source) is not None:
-            attributes[target] = str(int(i[source]))
     fifo = bool(i.get("fifoQueue"))
+    for source, (target, default) in _queue_defaults(fifo).items():
+        value = i.get(source)
+        attributes[target] = default if value is None else str(int(value) if isinstance(value, float) else value)
     if fifo:
         attributes["FifoQueue"] = "true"
         attributes["ContentBasedDeduplication"] = "true" if i.get("contentBasedDeduplication") else "false"
@@ -193,8 +206,8 @@ def _queue(r: CapturedResource, policies: dict[str, str]) -> QueueSpec:
         arn=o["arn"],
         attributes=attributes,
         fifo=fifo,
-        visibility_timeout=_int(i.get("visibilityTimeoutSeconds"), aws.SQS_VISIBILITY_TIMEOUT_DEFAULT),
-        delay=_int(i.get("delaySeconds")),
+        visibility_timeout=int(attributes["VisibilityTimeout"]),
+        delay=int(attributes["DelaySeconds"]),
         dlq_arn=dlq_arn,
         max_receive_count=max_receive,
     )

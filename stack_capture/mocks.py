@@ -1,5 +1,7 @@
 """Pulumi mocks that answer like AWS (and moto) would: computed names, ARNs and URLs per resource type.
 
+ARNs are in the region's partition (`arn:aws-cn:` in China, `arn:aws-us-gov:` in GovCloud), as AWS makes them.
+
 Account `123456789012` and the stack's region are also moto's defaults, so captured ARNs, URLs and
 Lambda environment variables work unchanged against moto. Names are deterministic per logical name.
 """
@@ -10,6 +12,8 @@ import hashlib
 from typing import Any
 
 import pulumi
+
+from contract import aws as contract
 
 ACCOUNT_ID = "123456789012"
 
@@ -35,37 +39,37 @@ class AwsMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         inputs = dict(args.inputs)
-        r, a = self.region, self.account
+        r, a, p = self.region, self.account, contract.partition_of(self.region)
         name = inputs.get("name") or f"{args.name}-{_suffix(args.name)}"
         t = args.typ
         out: dict[str, Any] = dict(inputs)
         if t == "aws:sqs/queue:Queue":
-            url = f"https://sqs.{r}.amazonaws.com/{a}/{name}"
-            out |= {"name": name, "arn": f"arn:aws:sqs:{r}:{a}:{name}", "url": url}
+            url = f"https://sqs.{r}.amazonaws.com{'.cn' if p == 'aws-cn' else ''}/{a}/{name}"
+            out |= {"name": name, "arn": f"arn:{p}:sqs:{r}:{a}:{name}", "url": url}
             return url, out
         if t == "aws:sns/topic:Topic":
-            arn = f"arn:aws:sns:{r}:{a}:{name}"
+            arn = f"arn:{p}:sns:{r}:{a}:{name}"
             return arn, out | {"name": name, "arn": arn}
         if t == "aws:sns/topicSubscription:TopicSubscription":
             arn = f"{inputs.get('topic')}:{_suffix(args.name)}"
             return arn, out | {"arn": arn}
         if t == "aws:lambda/function:Function":
-            arn = f"arn:aws:lambda:{r}:{a}:function:{name}"
+            arn = f"arn:{p}:lambda:{r}:{a}:function:{name}"
             return name, out | {"name": name, "arn": arn, "qualifiedArn": f"{arn}:$LATEST", "version": "$LATEST"}
         if t == "aws:iam/role:Role":
-            return name, out | {"name": name, "arn": f"arn:aws:iam::{a}:role/{name}"}
+            return name, out | {"name": name, "arn": f"arn:{p}:iam::{a}:role/{name}"}
         if t == "aws:cloudwatch/logGroup:LogGroup":
-            return name, out | {"name": name, "arn": f"arn:aws:logs:{r}:{a}:log-group:{name}"}
+            return name, out | {"name": name, "arn": f"arn:{p}:logs:{r}:{a}:log-group:{name}"}
         if t == "aws:dynamodb/table:Table":
-            return name, out | {"name": name, "arn": f"arn:aws:dynamodb:{r}:{a}:table/{name}"}
+            return name, out | {"name": name, "arn": f"arn:{p}:dynamodb:{r}:{a}:table/{name}"}
         if t == "aws:kms/key:Key":
             key_id = f"{_suffix(args.name)}-0000-4000-8000-{_suffix(args.name + 'k')}00000"
-            return key_id, out | {"keyId": key_id, "arn": f"arn:aws:kms:{r}:{a}:key/{key_id}"}
+            return key_id, out | {"keyId": key_id, "arn": f"arn:{p}:kms:{r}:{a}:key/{key_id}"}
         if t == "aws:s3/bucket:Bucket":
             bucket = inputs.get("bucket") or _prefixed_unique_name(inputs.get("bucketPrefix"), args.name) or name
-            return bucket, out | {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
+            return bucket, out | {"bucket": bucket, "arn": f"arn:{p}:s3:::{bucket}"}
         if t == "aws:cloudwatch/metricAlarm:MetricAlarm":
-            return name, out | {"name": name, "arn": f"arn:aws:cloudwatch:{r}:{a}:alarm:{name}"}
+            return name, out | {"name": name, "arn": f"arn:{p}:cloudwatch:{r}:{a}:alarm:{name}"}
         if t == "aws:lambda/eventSourceMapping:EventSourceMapping":
             return _suffix(args.name), out | {"uuid": _suffix(args.name), "state": "Enabled"}
         return f"{args.name}-id", out
@@ -74,10 +78,13 @@ class AwsMocks(pulumi.runtime.Mocks):
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": self.account,
-                "arn": f"arn:aws:iam::{self.account}:user/sandbox",
+                "arn": f"arn:{contract.partition_of(self.region)}:iam::{self.account}:user/sandbox",
                 "userId": "SANDBOX",
                 "id": self.account,
             }, []
+        if args.token == "aws:index/getPartition:getPartition":
+            partition = contract.partition_of(self.region)
+            return {"partition": partition, "id": partition}, []
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region}, []
         if args.token == "aws:ssm/getParameter:getParameter":
@@ -94,8 +101,10 @@ class AwsMocks(pulumi.runtime.Mocks):
         parts = name.split("/")
         if name.startswith("/aws/service/powertools/python/") and len(parts) == 8:
             architecture, runtime = parts[5], parts[6].replace(".", "")
+            if not contract.powertools_ssm_published(self.region):
+                raise Exception(f"ParameterNotFound: {name} is not published in {self.region}")
             value = (
-                f"arn:aws:lambda:{self.region}:017000801446:layer:"
+                f"arn:{contract.partition_of(self.region)}:lambda:{self.region}:{contract.POWERTOOLS_LAYER_ACCOUNT}:layer:"
                 f"AWSLambdaPowertoolsPythonV3-{runtime}-{architecture}:1"
             )
         return {
@@ -103,7 +112,7 @@ class AwsMocks(pulumi.runtime.Mocks):
             "value": value,
             "insecureValue": value,
             "type": "String",
-            "arn": f"arn:aws:ssm:{self.region}::parameter{name}",
+            "arn": f"arn:{contract.partition_of(self.region)}:ssm:{self.region}::parameter{name}",
             "version": 1,
             "withDecryption": True,
             "id": name,

@@ -39,7 +39,7 @@ class PipelineOutputs:
 
     @property
     def entry_is_topic(self) -> bool:
-        return self.entry.startswith("arn:aws:sns:")
+        return self.entry.startswith("arn:") and self.entry.split(":")[2:3] == ["sns"]  # any partition
 
 
 @dataclass

@@ -42,7 +42,7 @@ COPIES: list[tuple[str, Any, Any]] = [
     (
         "pipeline_runtime.large_messages.SQS_MAX_MESSAGE_BYTES",
         runtime_large_messages.SQS_MAX_MESSAGE_BYTES,
-        aws.SQS_MESSAGE_BYTES_MAX,
+        aws.QUEUE_MAX_MESSAGE_BYTES,
     ),
     (
         "pipeline_runtime.large_messages.SNS_MAX_MESSAGE_BYTES",

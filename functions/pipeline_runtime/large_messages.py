@@ -38,8 +38,9 @@ __all__ = [
 ]
 
 SQS_MAX_MESSAGE_BYTES = 1_048_576
-"""SQS SendMessage / SendMessageBatch: 1 MiB per message *and* per batch, body plus attributes
-(Amazon SQS API Reference, SendMessageBatch; raised from 256 KiB in August 2025)."""
+"""SQS SendMessage / SendMessageBatch: per message *and* per batch, body plus attributes, at the
+``MaximumMessageSize`` every queue of the program is created with (contract.aws.QUEUE_MAX_MESSAGE_BYTES,
+set explicitly: pulumi-aws would create 256 KiB queues; Amazon SQS API Reference, SendMessageBatch)."""
 SNS_MAX_MESSAGE_BYTES = 262_144
 """SNS Publish / PublishBatch: 256 KiB per message and per batch at the topic's default
 ``MaximumMessageSize`` (Amazon SNS API Reference, PublishBatch; a topic may raise it to 1 MiB, ours don't)."""
@@ -99,6 +100,29 @@ def store(s3: Any, bucket: str, pipeline: str, logical_id: str, body: str) -> Po
     return Pointer(bucket=bucket, key=key, size=len(data), sha256=hashlib.sha256(data).hexdigest())
 
 
+MISSING_CODES = frozenset({"NoSuchKey", "404"})
+"""GetObject of a missing key when the caller may list the bucket (the consumer role may, under its prefix)."""
+DENIED_CODES = frozenset({"AccessDenied", "403"})
+"""What S3 answers instead when the caller may not list the key's prefix (S3 API reference, GetObject)."""
+
+
+def gone_reason(pointer: Pointer) -> str:
+    """The DLQ reason of a pointer whose object is gone: permanent, a redelivery cannot bring it back."""
+    return f"large-message object {pointer.uri} no longer exists (expired?)"
+
+
+def _listed(s3: Any, pointer: Pointer) -> bool:
+    """Whether ListObjectsV2 of the key's own prefix shows the key: tells a 403 for a missing key from a real denial.
+
+    S3 answers GetObject of a missing key with 403 unless the caller may `s3:ListBucket`; the role may,
+    limited by `s3:prefix` to the pipeline's prefix. Whether S3 honours that condition when it picks 403 or
+    404 for a GetObject is not documented, so a 403 is settled by a listing the condition surely allows.
+    A listing that is itself refused raises: a permission problem is transient (fix the role, redelivery).
+    """
+    listing = s3.list_objects_v2(Bucket=pointer.bucket, Prefix=pointer.key, MaxKeys=1)
+    return any(item.get("Key") == pointer.key for item in listing.get("Contents", []))
+
+
 def parse_pointer(body: str) -> Pointer:
     try:
         data = json.loads(body)
@@ -116,6 +140,9 @@ def parse_pointer(body: str) -> Pointer:
 def fetch(s3: Any, pointer: Pointer, *, bucket: str | None, pipeline: str) -> str:
     """The real body. Permanent problems raise LargeMessageError; other S3 errors propagate (transient).
 
+    A missing object (expired by the lifecycle rule, deleted) is permanent: 404 NoSuchKey, or 403
+    AccessDenied when a listing of the key's prefix confirms the key is not there (see `_listed`).
+
     ``bucket``/``pipeline``: the consumer's own large-message bucket and pipeline; a pointer elsewhere is
     refused before any S3 call (the role could not read it anyway).
     """
@@ -131,8 +158,9 @@ def fetch(s3: Any, pointer: Pointer, *, bucket: str | None, pipeline: str) -> st
     try:
         data: bytes = s3.get_object(Bucket=pointer.bucket, Key=pointer.key)["Body"].read()
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            raise LargeMessageError(f"{pointer.uri} does not exist (expired by the lifecycle rule?)") from None
+        code = exc.response.get("Error", {}).get("Code")
+        if code in MISSING_CODES or (code in DENIED_CODES and not _listed(s3, pointer)):
+            raise LargeMessageError(gone_reason(pointer)) from None
         raise
     if len(data) != pointer.size or hashlib.sha256(data).hexdigest() != pointer.sha256:
         raise LargeMessageError(f"{pointer.uri} does not match its pointer (size or sha256 differ)")

@@ -20,9 +20,9 @@ def children(capture: Capture, type_: str, bucket: Any) -> list[Any]:
     return [r for r in capture.of_type(type_) if r.inputs.get("bucket") == bucket.outputs["bucket"]]
 
 
-def role_statement(capture: Capture, function: str) -> list[dict[str, Any]]:
+def role_statement(capture: Capture, function: str, sid: str = "LargeMessages") -> list[dict[str, Any]]:
     [policy] = [r for r in capture.of_type("aws:iam/rolePolicy:RolePolicy") if r.name == f"{function}-policy"]
-    return [s for s in json.loads(policy.inputs["policy"])["Statement"] if s["Sid"] == "LargeMessages"]
+    return [s for s in json.loads(policy.inputs["policy"])["Statement"] if s["Sid"] == sid]
 
 
 def test_dev_bucket_is_provider_named_private_encrypted_tls_only_and_expiring(project_stacks: dict[str, Capture]):
@@ -59,6 +59,24 @@ def test_each_consumer_reads_only_its_pipeline_prefix_and_only_chain_stages_writ
         [statement] = role_statement(dev, function)
         assert statement["Resource"] == f"{arn}/{prefix}/*", function
         assert statement["Action"] == actions, function
+
+
+def test_each_consumer_may_list_only_its_pipeline_prefix_so_a_missing_object_answers_404(project_stacks):
+    """Without s3:ListBucket, GetObject of an expired key answers 403 AccessDenied (S3 API reference, GetObject)."""
+    dev = project_stacks["dev"]
+    arn = large_bucket(dev).outputs["arn"]
+    for function, prefix in [("orders-billing", "orders"), ("email", "email"), ("media-download", "media")]:
+        [statement] = role_statement(dev, function, "LargeMessagesListPrefix")
+        assert statement == {
+            "Sid": "LargeMessagesListPrefix",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": arn,
+            "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/*"]}},
+        }, function
+    prod = project_stacks["prod"]
+    policies = [json.loads(r.inputs["policy"]) for r in prod.of_type("aws:iam/rolePolicy:RolePolicy")]
+    assert all("s3:ListBucket" not in json.dumps(p) for p in policies)  # no large messages, no listing
 
 
 def test_env_and_outputs_name_the_bucket(project_stacks):

@@ -143,3 +143,14 @@ def test_queue_policy_document_merges_tls_deny_and_sns_grant():
     assert allow["Principal"] == {"Service": "sns.amazonaws.com"}
     assert allow["Action"] == "sqs:SendMessage"
     assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": [TOPIC, TOPIC + "2"]}}
+
+
+def test_every_queue_of_both_stacks_sets_max_message_size_to_the_size_every_limit_assumes(project_stacks) -> None:
+    """Unset, pulumi-aws creates the queue with 256 KiB (its default), and 1 MiB sends fail only in AWS."""
+    from contract import aws
+
+    for stack, capture in project_stacks.items():
+        queues = capture.of_type("aws:sqs/queue:Queue")
+        assert queues, stack
+        unset = [q.name for q in queues if q.inputs.get("maxMessageSize") != aws.QUEUE_MAX_MESSAGE_BYTES]
+        assert unset == [], f"{stack}: queues without max_message_size={aws.QUEUE_MAX_MESSAGE_BYTES}: {unset}"

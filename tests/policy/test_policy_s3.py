@@ -83,6 +83,19 @@ def test_prefix_scoped_or_unrelated_grants_pass(stack, crossguard, action, resou
     assert crossguard.messages(PREFIX, stack) == []
 
 
+def test_the_programs_prefix_limited_list_grant_passes(stack, crossguard):
+    """The consumer role's ListBucket (so a missing key answers 404), limited by `s3:prefix` to its pipeline."""
+    from components.policy_documents import list_prefix_statement
+
+    _grant(
+        stack,
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"{BUCKET}/orders/*"},
+        list_prefix_statement(f"{BUCKET}/orders/*"),
+    )
+    assert crossguard.messages(PREFIX, stack) == []
+    assert [v.message for v in crossguard.run(stack.resources) if v.level == EnforcementLevel.MANDATORY] == []
+
+
 def test_not_resource_grant_is_reported(stack, crossguard):
     _grant(stack, {"Effect": "Allow", "Action": "s3:GetObject", "NotResource": f"{BUCKET}/secret/*"})
     [message] = crossguard.messages(PREFIX, stack)
