@@ -62,13 +62,34 @@ class HttpIngress(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: HttpIngressArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("async-pipelines:index:HttpIngress", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         s = args.settings
         base = f"{args.name_prefix}-{args.pipeline}"
         tags = {PUBLIC_TAG: "true"} if s.auth == "none" and s.public else None
 
+        self.role = self._integration_role(name, base, args)
+        self.api = aws.apigateway.RestApi(
+            f"{name}-api",
+            name=base,
+            description=f"HTTP ingress of pipeline {args.pipeline}: POST /pipelines/{args.pipeline} (docs/http.md)",
+            endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(types="REGIONAL"),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        routes = self._routes(name, args)
+        self.stage = self._stage(name, base, args, routes, tags)
+        self.api_key = self._api_key(name, base, s) if s.auth == "apiKey" else None
+        self._alarms(name, base, args)
+        self.url = pulumi.Output.concat(
+            "https://", self.api.id, f".execute-api.{args.region}.amazonaws.com/", self.stage.stage_name,
+            f"/pipelines/{args.pipeline}",
+        )
+        self.register_outputs({"url": self.url, "api_id": self.api.id})
+
+    def _integration_role(self, name: str, base: str, args: HttpIngressArgs) -> aws.iam.Role:
+        """The role API Gateway signs the integration with: exactly one action on exactly the entry's ARN."""
+        child = pulumi.ResourceOptions(parent=self)
         action = "sns:Publish" if args.entry_is_topic else "sqs:SendMessage"
-        self.role = aws.iam.Role(
+        role = aws.iam.Role(
             f"{name}-http-role",
             name=f"{base}-http",
             assume_role_policy=docs.assume_role_policy("apigateway.amazonaws.com"),
@@ -76,26 +97,41 @@ class HttpIngress(pulumi.ComponentResource):
         )
         aws.iam.RolePolicy(
             f"{name}-http-policy",
-            role=self.role.id,
+            role=role.id,
             policy=pulumi.Output.from_input(args.entry_arn).apply(lambda arn: docs.single_action_policy(action, arn)),
             opts=child,
         )
+        return role
 
-        self.api = aws.apigateway.RestApi(
-            f"{name}-api",
-            name=base,
-            description=f"HTTP ingress of pipeline {args.pipeline}: POST /pipelines/{args.pipeline} (docs/http.md)",
-            endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(types="REGIONAL"),
-            tags=tags,
-            opts=child,
-        )
+    def _routes(self, name: str, args: HttpIngressArgs) -> list[pulumi.Resource]:
+        """`POST /pipelines/<name>` with its integration and answers, the 404 routes and the gateway responses.
+
+        Returns every resource the deployment must wait for (a deployment snapshots what exists when it is made).
+        """
+        s = args.settings
         api = self.api
+        child = pulumi.ResourceOptions(parent=self)
         pipelines = aws.apigateway.Resource(
             f"{name}-pipelines", rest_api=api.id, parent_id=api.root_resource_id, path_part="pipelines", opts=child
         )
         resource = aws.apigateway.Resource(
             f"{name}-resource", rest_api=api.id, parent_id=pipelines.id, path_part=args.pipeline, opts=child
         )
+        method = self._post_method(name, s, resource)
+        integration = self._integration(name, args, resource, method)
+        responses: list[pulumi.Resource] = [method, integration]
+        responses += self._answers(name, s, resource, method, integration)
+        responses += self._not_found(name, "root", api, api.root_resource_id, s)
+        responses += self._not_found(name, "pipelines", api, pipelines.id, s)
+        responses += self._gateway_responses(name, api)
+        return responses
+
+    def _post_method(
+        self, name: str, s: HttpSettings, resource: aws.apigateway.Resource
+    ) -> aws.apigateway.Method:
+        """The POST, validated by API Gateway: the body against the JSON-schema model, the group header if any."""
+        api = self.api
+        child = pulumi.ResourceOptions(parent=self)
         model = aws.apigateway.Model(
             f"{name}-model",
             rest_api=api.id,
@@ -113,7 +149,7 @@ class HttpIngress(pulumi.ComponentResource):
             opts=child,
         )
         group_header = {f"method.request.header.{s.group_header}": True} if s.group_header else None
-        method = aws.apigateway.Method(
+        return aws.apigateway.Method(
             f"{name}-post",
             rest_api=api.id,
             resource_id=resource.id,
@@ -124,6 +160,12 @@ class HttpIngress(pulumi.ComponentResource):
             request_parameters=group_header,
             opts=child,
         )
+
+    def _integration(
+        self, name: str, args: HttpIngressArgs, resource: aws.apigateway.Resource, method: aws.apigateway.Method
+    ) -> aws.apigateway.Integration:
+        """The direct service integration: SNS `Publish` or SQS `SendMessage`, built by the request template."""
+        s = args.settings
         entry = pulumi.Output.from_input(args.entry_arn)
         if args.entry_is_topic:
             uri = pulumi.Output.from_input(f"arn:aws:apigateway:{args.region}:sns:path//")
@@ -133,9 +175,9 @@ class HttpIngress(pulumi.ComponentResource):
             uri = entry.apply(lambda arn: f"arn:aws:apigateway:{args.region}:sqs:path/{arn.split(':')[4]}/"
                                           f"{arn.split(':')[5]}")
             template = pulumi.Output.from_input(t.request_template(s, topic_arn=None))
-        integration = aws.apigateway.Integration(
+        return aws.apigateway.Integration(
             f"{name}-integration",
-            rest_api=api.id,
+            rest_api=self.api.id,
             resource_id=resource.id,
             http_method=method.http_method,
             type="AWS",
@@ -145,28 +187,37 @@ class HttpIngress(pulumi.ComponentResource):
             passthrough_behavior="NEVER",
             request_parameters={"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"},
             request_templates={"application/json": template},
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        answers = [
+
+    def _answers(
+        self,
+        name: str,
+        s: HttpSettings,
+        resource: aws.apigateway.Resource,
+        method: aws.apigateway.Method,
+        integration: aws.apigateway.Integration,
+    ) -> list[pulumi.Resource]:
+        """The entry's answer mapped to the contract's: 2xx -> 202 `{"messageId"}`, 4xx -> 400/413, 5xx -> 500."""
+        out: list[pulumi.Resource] = []
+        for status, pattern, body in (
             ("202", None, t.ACCEPTED_TEMPLATE),
             ("400", r"4\d{2}", t.rejected_template(s)),
             ("500", r"5\d{2}", t.FAILED_TEMPLATE),
-        ]
-        responses: list[pulumi.Resource] = [method, integration]
-        for status, pattern, body in answers:
+        ):
             method_response = aws.apigateway.MethodResponse(
                 f"{name}-response-{status}",
-                rest_api=api.id,
+                rest_api=self.api.id,
                 resource_id=resource.id,
                 http_method=method.http_method,
                 status_code=status,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
-            responses.append(method_response)
-            responses.append(
+            out.append(method_response)
+            out.append(
                 aws.apigateway.IntegrationResponse(
                     f"{name}-integration-response-{status}",
-                    rest_api=api.id,
+                    rest_api=self.api.id,
                     resource_id=resource.id,
                     http_method=method.http_method,
                     status_code=status,
@@ -175,10 +226,15 @@ class HttpIngress(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[integration, method_response]),
                 )
             )
-        responses += self._not_found(name, "root", api, api.root_resource_id, s)
-        responses += self._not_found(name, "pipelines", api, pipelines.id, s)
-        responses += self._gateway_responses(name, api)
+        return out
 
+    def _stage(
+        self, name: str, base: str, args: HttpIngressArgs, routes: list[pulumi.Resource], tags: dict[str, str] | None
+    ) -> aws.apigateway.Stage:
+        """A deployment of the routes, and the stage `v1` serving it: JSON access logs, throttled, with metrics."""
+        s = args.settings
+        api = self.api
+        child = pulumi.ResourceOptions(parent=self)
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",
             name=f"/aws/apigateway/{base}/access",
@@ -190,9 +246,9 @@ class HttpIngress(pulumi.ComponentResource):
             rest_api=api.id,
             description=f"ingress of {args.pipeline}",
             triggers={"redeployment": _fingerprint(args, s)},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=responses),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=routes),
         )
-        self.stage = aws.apigateway.Stage(
+        stage = aws.apigateway.Stage(
             f"{name}-stage",
             rest_api=api.id,
             deployment=deployment.id,
@@ -206,7 +262,7 @@ class HttpIngress(pulumi.ComponentResource):
         aws.apigateway.MethodSettings(
             f"{name}-throttle",
             rest_api=api.id,
-            stage_name=self.stage.stage_name,
+            stage_name=stage.stage_name,
             method_path="*/*",
             settings=aws.apigateway.MethodSettingsSettingsArgs(
                 throttling_rate_limit=s.throttle_rate,
@@ -215,23 +271,29 @@ class HttpIngress(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.api_key = None
-        if s.auth == "apiKey":
-            self.api_key = aws.apigateway.ApiKey(f"{name}-key", name=f"{base}-key", enabled=True, opts=child)
-            plan = aws.apigateway.UsagePlan(
-                f"{name}-usage-plan",
-                name=f"{base}-plan",
-                api_stages=[aws.apigateway.UsagePlanApiStageArgs(api_id=api.id, stage=self.stage.stage_name)],
-                throttle_settings=aws.apigateway.UsagePlanThrottleSettingsArgs(
-                    rate_limit=s.throttle_rate, burst_limit=s.throttle_burst
-                ),
-                opts=child,
-            )
-            aws.apigateway.UsagePlanKey(
-                f"{name}-usage-plan-key", key_id=self.api_key.id, key_type="API_KEY", usage_plan_id=plan.id, opts=child
-            )
+        return stage
 
-        dimensions: dict[str, pulumi.Input[str]] = {"ApiName": api.name, "Stage": self.stage.stage_name}
+    def _api_key(self, name: str, base: str, s: HttpSettings) -> aws.apigateway.ApiKey:
+        """`auth: apiKey`: a key, and a usage plan on the stage (throttled like it) that the key belongs to."""
+        child = pulumi.ResourceOptions(parent=self)
+        key = aws.apigateway.ApiKey(f"{name}-key", name=f"{base}-key", enabled=True, opts=child)
+        plan = aws.apigateway.UsagePlan(
+            f"{name}-usage-plan",
+            name=f"{base}-plan",
+            api_stages=[aws.apigateway.UsagePlanApiStageArgs(api_id=self.api.id, stage=self.stage.stage_name)],
+            throttle_settings=aws.apigateway.UsagePlanThrottleSettingsArgs(
+                rate_limit=s.throttle_rate, burst_limit=s.throttle_burst
+            ),
+            opts=child,
+        )
+        aws.apigateway.UsagePlanKey(
+            f"{name}-usage-plan-key", key_id=key.id, key_type="API_KEY", usage_plan_id=plan.id, opts=child
+        )
+        return key
+
+    def _alarms(self, name: str, base: str, args: HttpIngressArgs) -> None:
+        """5XXError (the entry failed or refused the role) and the 4XXError rate, to the stack's alarm topic."""
+        dimensions: dict[str, pulumi.Input[str]] = {"ApiName": self.api.name, "Stage": self.stage.stage_name}
         metric_alarm(
             f"{name}-http-5xx",
             parent=self,
@@ -256,11 +318,6 @@ class HttpIngress(pulumi.ComponentResource):
             alarm_topic_arn=args.alarm_topic_arn,
             evaluation_periods=5,
         )
-        self.url = pulumi.Output.concat(
-            "https://", api.id, f".execute-api.{args.region}.amazonaws.com/", self.stage.stage_name,
-            f"/pipelines/{args.pipeline}",
-        )
-        self.register_outputs({"url": self.url, "api_id": api.id})
 
     def _not_found(
         self, name: str, where: str, api: aws.apigateway.RestApi, parent_id: pulumi.Input[str], s: HttpSettings
