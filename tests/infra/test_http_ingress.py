@@ -182,7 +182,7 @@ def test_request_template_sets_the_message_id_and_sends_to_the_queue() -> None:
                    "email-ingress-integration-response-202")
     assert accepted.inputs["statusCode"] == "202" and not accepted.inputs.get("selectionPattern")
     assert accepted.inputs["responseTemplates"]["application/json"] == t.ACCEPTED_TEMPLATE
-    assert '{"messageId": "$util.escapeJavaScript($key)"}' in t.ACCEPTED_TEMPLATE
+    assert '{"messageId": "$util.escapeJavaScript($key).replaceAll("\\\\\'","\'")"}' in t.ACCEPTED_TEMPLATE
 
 
 def test_fan_out_template_publishes_to_the_topic() -> None:
@@ -203,7 +203,8 @@ def test_fifo_group_from_a_header_is_required_and_dedup_is_the_message_id() -> N
     assert validator.inputs["validateRequestParameters"] is True and validator.inputs["validateRequestBody"] is True
     template = one(capture, "aws:apigateway/integration:Integration", "ledger-ingress-integration").inputs[
         "requestTemplates"]["application/json"]
-    assert "&MessageGroupId=$util.urlEncode($input.params('X-Message-Group-Id'))" in template
+    assert "#set($group = $input.params('X-Message-Group-Id'))" in template
+    assert "&MessageGroupId=$util.urlEncode($group)" in template
     assert "&MessageDeduplicationId=$util.urlEncode($key)" in template
 
 
@@ -218,7 +219,8 @@ def test_fifo_group_from_the_body_is_required_by_the_schema() -> None:
     assert not post.inputs.get("requestParameters")
     template = one(capture, "aws:apigateway/integration:Integration", "ledger-ingress-integration").inputs[
         "requestTemplates"]["application/json"]
-    assert "&MessageGroupId=$util.urlEncode($input.path('$.account.id'))" in template
+    assert "#set($group = \"$input.path('$.account.id')\")" in template
+    assert "&MessageGroupId=$util.urlEncode($group)" in template
 
 
 def test_unknown_paths_answer_404_and_api_gateway_errors_are_json() -> None:
