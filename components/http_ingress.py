@@ -12,6 +12,7 @@ and per-stage throttling — HTTP APIs have none of validation, mapping template
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ class HttpIngress(pulumi.ComponentResource):
     url: pulumi.Output[str]
     """Where to POST: `https://{api}.execute-api.{region}.amazonaws.com/{stage}/pipelines/{name}`."""
     api_key: aws.apigateway.ApiKey | None
+    deployment: aws.apigateway.Deployment
 
     def __init__(self, name: str, args: HttpIngressArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("async-pipelines:index:HttpIngress", name, None, opts)
@@ -75,8 +77,10 @@ class HttpIngress(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        routes = self._routes(name, args)
-        self.stage = self._stage(name, base, args, routes, tags)
+        uri, request_template = _integration_target(args)
+        routes = self._routes(name, args, uri, request_template)
+        fingerprint = _fingerprint(args, uri, request_template, self.role.arn)
+        self.stage = self._stage(name, base, args, routes, tags, fingerprint)
         self.api_key = self._api_key(name, base, s) if s.auth == "apiKey" else None
         self._alarms(name, base, args)
         self.url = pulumi.Output.concat(
@@ -103,7 +107,9 @@ class HttpIngress(pulumi.ComponentResource):
         )
         return role
 
-    def _routes(self, name: str, args: HttpIngressArgs) -> list[pulumi.Resource]:
+    def _routes(
+        self, name: str, args: HttpIngressArgs, uri: pulumi.Output[str], request_template: pulumi.Output[str]
+    ) -> list[pulumi.Resource]:
         """`POST /pipelines/<name>` with its integration and answers, the 404 routes and the gateway responses.
 
         Returns every resource the deployment must wait for (a deployment snapshots what exists when it is made).
@@ -118,9 +124,9 @@ class HttpIngress(pulumi.ComponentResource):
             f"{name}-resource", rest_api=api.id, parent_id=pipelines.id, path_part=args.pipeline, opts=child
         )
         method = self._post_method(name, s, resource)
-        integration = self._integration(name, args, resource, method)
+        integration = self._integration(name, resource, method, uri, request_template)
         responses: list[pulumi.Resource] = [method, integration]
-        responses += self._answers(name, s, resource, method, integration)
+        responses += self._integration_responses(name, s, resource, method, integration)
         responses += self._not_found(name, "root", api, api.root_resource_id, s)
         responses += self._not_found(name, "pipelines", api, pipelines.id, s)
         responses += self._gateway_responses(name, api)
@@ -162,19 +168,14 @@ class HttpIngress(pulumi.ComponentResource):
         )
 
     def _integration(
-        self, name: str, args: HttpIngressArgs, resource: aws.apigateway.Resource, method: aws.apigateway.Method
+        self,
+        name: str,
+        resource: aws.apigateway.Resource,
+        method: aws.apigateway.Method,
+        uri: pulumi.Output[str],
+        request_template: pulumi.Output[str],
     ) -> aws.apigateway.Integration:
         """The direct service integration: SNS `Publish` or SQS `SendMessage`, built by the request template."""
-        s = args.settings
-        entry = pulumi.Output.from_input(args.entry_arn)
-        if args.entry_is_topic:
-            uri = pulumi.Output.from_input(f"arn:aws:apigateway:{args.region}:sns:path//")
-            template = entry.apply(lambda arn: t.request_template(s, topic_arn=arn))
-        else:
-            # arn:aws:sqs:<region>:<account>:<queue> -> the queue's path in the SQS endpoint
-            uri = entry.apply(lambda arn: f"arn:aws:apigateway:{args.region}:sqs:path/{arn.split(':')[4]}/"
-                                          f"{arn.split(':')[5]}")
-            template = pulumi.Output.from_input(t.request_template(s, topic_arn=None))
         return aws.apigateway.Integration(
             f"{name}-integration",
             rest_api=self.api.id,
@@ -186,11 +187,11 @@ class HttpIngress(pulumi.ComponentResource):
             credentials=self.role.arn,
             passthrough_behavior="NEVER",
             request_parameters={"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"},
-            request_templates={"application/json": template},
+            request_templates={"application/json": request_template},
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _answers(
+    def _integration_responses(
         self,
         name: str,
         s: HttpSettings,
@@ -200,11 +201,7 @@ class HttpIngress(pulumi.ComponentResource):
     ) -> list[pulumi.Resource]:
         """The entry's answer mapped to the contract's: 2xx -> 202 `{"messageId"}`, 4xx -> 400/413, 5xx -> 500."""
         out: list[pulumi.Resource] = []
-        for status, pattern, body in (
-            ("202", None, t.ACCEPTED_TEMPLATE),
-            ("400", r"4\d{2}", t.rejected_template(s)),
-            ("500", r"5\d{2}", t.FAILED_TEMPLATE),
-        ):
+        for status, pattern, body in _answers(s):
             method_response = aws.apigateway.MethodResponse(
                 f"{name}-response-{status}",
                 rest_api=self.api.id,
@@ -229,7 +226,13 @@ class HttpIngress(pulumi.ComponentResource):
         return out
 
     def _stage(
-        self, name: str, base: str, args: HttpIngressArgs, routes: list[pulumi.Resource], tags: dict[str, str] | None
+        self,
+        name: str,
+        base: str,
+        args: HttpIngressArgs,
+        routes: list[pulumi.Resource],
+        tags: dict[str, str] | None,
+        fingerprint: pulumi.Output[str],
     ) -> aws.apigateway.Stage:
         """A deployment of the routes, and the stage `v1` serving it: JSON access logs, throttled, with metrics."""
         s = args.settings
@@ -241,17 +244,17 @@ class HttpIngress(pulumi.ComponentResource):
             retention_in_days=args.log_retention_days,
             opts=child,
         )
-        deployment = aws.apigateway.Deployment(
+        self.deployment = aws.apigateway.Deployment(
             f"{name}-deployment",
             rest_api=api.id,
             description=f"ingress of {args.pipeline}",
-            triggers={"redeployment": _fingerprint(args, s)},
+            triggers={"redeployment": fingerprint},
             opts=pulumi.ResourceOptions(parent=self, depends_on=routes),
         )
         stage = aws.apigateway.Stage(
             f"{name}-stage",
             rest_api=api.id,
-            deployment=deployment.id,
+            deployment=self.deployment.id,
             stage_name=d.API_STAGE,
             access_log_settings=aws.apigateway.StageAccessLogSettingsArgs(
                 destination_arn=log_group.arn, format=t.ACCESS_LOG_FORMAT
@@ -264,11 +267,7 @@ class HttpIngress(pulumi.ComponentResource):
             rest_api=api.id,
             stage_name=stage.stage_name,
             method_path="*/*",
-            settings=aws.apigateway.MethodSettingsSettingsArgs(
-                throttling_rate_limit=s.throttle_rate,
-                throttling_burst_limit=s.throttle_burst,
-                metrics_enabled=True,
-            ),
+            settings=aws.apigateway.MethodSettingsSettingsArgs(**_method_settings(s)),
             opts=child,
         )
         return stage
@@ -345,7 +344,7 @@ class HttpIngress(pulumi.ComponentResource):
             resource_id=proxy.id,
             http_method=method.http_method,
             type="MOCK",
-            request_templates={"application/json": '{"statusCode": 404}'},
+            request_templates={"application/json": t.NOT_FOUND_REQUEST_TEMPLATE},
             opts=child,
         )
         response = aws.apigateway.MethodResponse(
@@ -367,13 +366,7 @@ class HttpIngress(pulumi.ComponentResource):
         """API Gateway's own answers as `{"message": ...}`, with the validation error (which names the group)."""
         child = pulumi.ResourceOptions(parent=self)
         out: list[pulumi.Resource] = []
-        for response_type, status, body in (
-            ("BAD_REQUEST_BODY", "400", t.VALIDATION_TEMPLATE),
-            ("BAD_REQUEST_PARAMETERS", "400", t.VALIDATION_TEMPLATE),
-            ("REQUEST_TOO_LARGE", "413", t.ERROR_TEMPLATE),
-            ("THROTTLED", "429", t.ERROR_TEMPLATE),
-            ("MISSING_AUTHENTICATION_TOKEN", "403", t.ERROR_TEMPLATE),
-        ):
+        for response_type, status, body in t.gateway_responses():
             out.append(
                 aws.apigateway.Response(
                     f"{name}-{response_type.lower().replace('_', '-')}",
@@ -392,11 +385,61 @@ def _method_auth(s: HttpSettings) -> dict[str, Any]:
     return {"authorization": "AWS_IAM" if s.auth == "iam" else "NONE", "api_key_required": s.auth == "apiKey"}
 
 
-def _fingerprint(args: HttpIngressArgs, s: HttpSettings) -> str:
-    """Changes whenever the API's definition does, so that a new deployment is made (Pulumi docs, Deployment)."""
-    text = json.dumps([args.pipeline, args.entry_is_topic, s.__dict__, t.ACCEPTED_TEMPLATE, t.body_schema(s)],
-                      sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+def _integration_target(args: HttpIngressArgs) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+    """The integration's URI and request template: SNS `Publish` on the topic, or SQS on the queue's path."""
+    s = args.settings
+    entry = pulumi.Output.from_input(args.entry_arn)
+    if args.entry_is_topic:
+        uri = pulumi.Output.from_input(f"arn:aws:apigateway:{args.region}:sns:path//")
+        return uri, entry.apply(lambda arn: t.request_template(s, topic_arn=arn))
+    # arn:aws:sqs:<region>:<account>:<queue> -> the queue's path in the SQS endpoint
+    uri = entry.apply(lambda arn: f"arn:aws:apigateway:{args.region}:sqs:path/{arn.split(':')[4]}/{arn.split(':')[5]}")
+    return uri, pulumi.Output.from_input(t.request_template(s, topic_arn=None))
+
+
+def _answers(s: HttpSettings) -> list[tuple[str, str | None, str]]:
+    """Integration responses (status, selection pattern, template): 2xx -> 202, 4xx -> 400/413, 5xx -> 500."""
+    return [
+        ("202", None, t.ACCEPTED_TEMPLATE),
+        ("400", r"4\d{2}", t.rejected_template(s)),
+        ("500", r"5\d{2}", t.FAILED_TEMPLATE),
+    ]
+
+
+def _method_settings(s: HttpSettings) -> dict[str, Any]:
+    """The stage's `*/*` method settings: throttling from `throttle`, CloudWatch metrics on."""
+    return {"throttling_rate_limit": s.throttle_rate, "throttling_burst_limit": s.throttle_burst,
+            "metrics_enabled": True}
+
+
+def _fingerprint(
+    args: HttpIngressArgs, uri: pulumi.Output[str], request_template: pulumi.Output[str], credentials: pulumi.Input[str]
+) -> pulumi.Output[str]:
+    """A hash of everything a deployment snapshots, so that any change to it makes a new deployment.
+
+    A stage serves the deployment's snapshot, not the API's current definition (API Gateway developer
+    guide, "Updating a REST API"): without a new deployment a replaced entry queue (a chain's first stage
+    renamed) or a changed template would not be served. The entry ARN, the integration URI and the request
+    template are Outputs, resolved first: a new queue's ARN is a new fingerprint.
+    """
+    s = args.settings
+    definition: dict[str, pulumi.Input[Any]] = {
+        "pipeline": args.pipeline,
+        "entry": args.entry_arn,
+        "uri": uri,
+        "credentials": credentials,
+        "settings": dataclasses.asdict(s),
+        "auth": _method_auth(s),
+        "schema": t.body_schema(s),
+        "request_template": request_template,
+        "integration_responses": _answers(s),
+        "not_found": [t.NOT_FOUND_REQUEST_TEMPLATE, t.NOT_FOUND_TEMPLATE],
+        "gateway_responses": t.gateway_responses(),
+        "method_settings": _method_settings(s),
+    }
+    return pulumi.Output.all(**definition).apply(
+        lambda resolved: hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
+    )
 
 
 class ApiGatewayAccount(pulumi.ComponentResource):

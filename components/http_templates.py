@@ -135,6 +135,8 @@ def rejected_template(settings: HttpSettings) -> str:
     )
 
 
+NOT_FOUND_REQUEST_TEMPLATE = '{"statusCode": 404}'
+"""The 404 routes' MOCK integration: the status the mock answers with."""
 FAILED_TEMPLATE = '{"message": "the entry failed; retry with the same Idempotency-Key"}\n'
 NOT_FOUND_TEMPLATE = '{"message": "no such pipeline or path: POST /pipelines/{name}"}\n'
 ERROR_TEMPLATE = '{"message": $context.error.messageString}\n'
@@ -156,3 +158,15 @@ ACCESS_LOG_FORMAT = json.dumps(
     }
 )
 """One JSON object per request (API Gateway developer guide, "$context variables for access logging")."""
+
+
+def gateway_responses() -> tuple[tuple[str, str, str], ...]:
+    """API Gateway's own answers (response type, status, template) as `{"message": ...}`; the validation
+    errors with `validationErrorString`, which names the missing group header or field."""
+    return (
+        ("BAD_REQUEST_BODY", "400", VALIDATION_TEMPLATE),
+        ("BAD_REQUEST_PARAMETERS", "400", VALIDATION_TEMPLATE),
+        ("REQUEST_TOO_LARGE", "413", ERROR_TEMPLATE),
+        ("THROTTLED", "429", ERROR_TEMPLATE),
+        ("MISSING_AUTHENTICATION_TOKEN", "403", ERROR_TEMPLATE),
+    )

@@ -270,3 +270,61 @@ def test_component_outputs_its_url(mocks):
         assert stage == "v1"
 
     return pulumi.Output.all(ingress.url, ingress.api.id, ingress.stage.stage_name).apply(check)
+
+
+def redeployment(capture: Capture) -> str:
+    return str(one(capture, "aws:apigateway/deployment:Deployment").inputs["triggers"]["redeployment"])
+
+
+def test_renaming_a_chains_first_stage_redeploys_the_api() -> None:
+    """A new first queue is a new entry ARN: the stage must get a deployment that points at it (issue 16 item 3)."""
+    def chain(first: str) -> dict[str, Any]:
+        return {**CHAIN, "stages": [{**CHAIN["stages"][0], "name": first}, CHAIN["stages"][1]], "http": {}}
+
+    before = capture_pipelines({"media": chain("download")})
+    after = capture_pipelines({"media": chain("fetch")})
+    assert one(after, "aws:apigateway/integration:Integration", "media-ingress-integration").inputs["uri"].endswith(
+        "/ap-test-media-fetch")
+    assert redeployment(before) != redeployment(after)
+    assert redeployment(before) == redeployment(capture_pipelines({"media": chain("download")}))
+
+
+def _ingress(name: str, settings: HttpSettings | None = None, entry: str = "ap-test-jobs") -> HttpIngress:
+    settings = settings or HttpSettings(entry_limit=1_048_576, max_body_bytes=1_048_576)
+    return HttpIngress(
+        name,
+        HttpIngressArgs(pipeline="jobs", name_prefix="ap-test", settings=settings,
+                        entry_arn=pulumi.Output.from_input(f"arn:aws:sqs:{REGION}:{ACCOUNT}:{entry}"),
+                        entry_is_topic=False, region=REGION, alarm_topic_arn=ALARM_TOPIC),
+    )
+
+
+TEMPLATES = ("ACCEPTED_TEMPLATE", "FAILED_TEMPLATE", "NOT_FOUND_TEMPLATE", "NOT_FOUND_REQUEST_TEMPLATE",
+             "ERROR_TEMPLATE", "VALIDATION_TEMPLATE", "rejected_template", "request_template")
+
+
+@pytest.mark.parametrize("changed", [*TEMPLATES, "throttle", "entry"])
+@pulumi.runtime.test
+def test_any_change_to_what_a_deployment_snapshots_redeploys(mocks, monkeypatch, changed):
+    """Every template (request, integration responses, gateway responses, the 404 MOCK), the method settings
+    and the entry ARN (an Output) are in the Deployment's triggers; the same definition keeps them."""
+    same = _ingress("same")
+    base = _ingress("base")
+    settings, entry = None, "ap-test-jobs"
+    if changed == "throttle":
+        settings = HttpSettings(entry_limit=1_048_576, max_body_bytes=1_048_576, throttle_rate=7)
+    elif changed == "entry":
+        entry = "ap-test-jobs-renamed"
+    elif changed.endswith("_TEMPLATE"):
+        monkeypatch.setattr(t, changed, getattr(t, changed) + " ")
+    else:
+        original = getattr(t, changed)
+        monkeypatch.setattr(t, changed, lambda *a, **k: original(*a, **k) + " ")
+    other = _ingress("other", settings, entry)
+
+    def check(triggers: list[dict[str, str]]) -> None:
+        same_t, base_t, other_t = (x["redeployment"] for x in triggers)
+        assert same_t == base_t
+        assert other_t != base_t, f"changing {changed} does not redeploy"
+
+    return pulumi.Output.all(same.deployment.triggers, base.deployment.triggers, other.deployment.triggers).apply(check)
