@@ -22,8 +22,10 @@ from tests.infra.builders import ALARM_TOPIC, REGION, capture_pipelines, stateme
 ACCOUNT = "123456789012"
 RETRY = {"pattern": "retry", "handler": "handlers.notify:send", "retries": [{"delay": 30}]}
 FANOUT = {"pattern": "fanout", "subscribers": {"billing": {"handler": "handlers.orders:bill"}}}
-CHAIN: dict[str, Any] = {"pattern": "chain", "stages": [{"name": "download", "handler": "handlers.media:download"},
-                                        {"name": "thumbnail", "handler": "handlers.media:thumbnail"}]}
+CHAIN: dict[str, Any] = {"pattern": "chain", "stages": [
+    {"name": "download", "handler": "handlers.media:download"},
+    {"name": "thumbnail", "handler": "handlers.media:thumbnail"},
+]}
 
 
 def of(capture: Capture, type_: str, prefix: str = "") -> list[CapturedResource]:
