@@ -447,23 +447,28 @@ class ApiGatewayAccount(pulumi.ComponentResource):
 
     One per account and region (`aws.apigateway.Account` is a singleton: two stacks managing it fight), so
     it is created only when `apiGatewayCloudWatchRole: true`; otherwise it is a prerequisite (docs/http.md).
+    Kept on delete, with its role: since pulumi-aws 7, deleting an `Account` resets the region's settings
+    (the v6 provider's `reset_on_delete` became the only behaviour), so destroying this stack or switching
+    the setting off would break access logging for every REST API stage in the region.
     """
 
     account: aws.apigateway.Account
 
     def __init__(self, name: str, role_name: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("async-pipelines:index:ApiGatewayAccount", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
         role = aws.iam.Role(
             f"{name}-role",
             name=role_name,
             assume_role_policy=docs.assume_role_policy("apigateway.amazonaws.com"),
-            opts=child,
+            opts=kept,
         )
         attachment = aws.iam.RolePolicyAttachment(
-            f"{name}-logs", role=role.name, policy_arn=CLOUDWATCH_ROLE_POLICY, opts=child
+            f"{name}-logs", role=role.name, policy_arn=CLOUDWATCH_ROLE_POLICY, opts=kept
         )
         self.account = aws.apigateway.Account(
-            name, cloudwatch_role_arn=role.arn, opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment])
+            name,
+            cloudwatch_role_arn=role.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment], retain_on_delete=True),
         )
         self.register_outputs({"cloudwatch_role_arn": role.arn})

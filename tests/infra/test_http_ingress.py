@@ -330,3 +330,13 @@ def test_any_change_to_what_a_deployment_snapshots_redeploys(mocks, monkeypatch,
         assert other_t != base_t, f"changing {changed} does not redeploy"
 
     return pulumi.Output.all(same.deployment.triggers, base.deployment.triggers, other.deployment.triggers).apply(check)
+
+
+def test_account_settings_and_their_role_are_kept_when_the_stack_lets_go() -> None:
+    """Deleting an `aws.apigateway.Account` resets the region's settings in pulumi-aws 7: destroying the stack
+    (or switching `apiGatewayCloudWatchRole` off) must leave the setting and the role it names in place."""
+    capture = capture_pipelines({"email": {**RETRY, "http": {}}}, apiGatewayCloudWatchRole=True)
+    kept = {(r.type, r.name) for r in capture.resources if r.retain_on_delete}
+    assert kept == {("aws:apigateway/account:Account", "api-gateway-account"),
+                    ("aws:iam/role:Role", "api-gateway-account-role"),
+                    ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "api-gateway-account-logs")}
