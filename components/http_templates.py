@@ -11,6 +11,7 @@ import json
 
 from components import defaults as d
 from components.http_config import HttpSettings
+from contract.aws import FIFO_ID_LENGTH_MAX
 from contract.runtime import MESSAGE_ID as MESSAGE_ID_ATTRIBUTE
 
 TOO_LARGE_MARKERS = ("DelaySeconds", "Empty message", "shorter than", "Message too long")
@@ -57,7 +58,8 @@ def body_schema(settings: HttpSettings) -> str:
 
 
 def _group(settings: HttpSettings) -> str:
-    """`$group`: the header's value or the body's value at the JSONPath, as text, cut to 128 characters.
+    """`$group`: the header's value or the body's value at the JSONPath, as text, cut to 128 characters
+    (the FIFO limit; the local server cuts it too).
 
     The JSONPath value is quoted ("$input.path(...)") so that a number becomes its text: `$util.urlEncode`
     takes a string, and given a number Velocity leaves the whole call in the output as literal text.
@@ -66,7 +68,7 @@ def _group(settings: HttpSettings) -> str:
         value = f"$input.params('{settings.group_header}')"
     else:
         value = f"\"$input.path('{settings.group_from}')\""
-    limit = d.IDEMPOTENCY_KEY_MAX
+    limit = FIFO_ID_LENGTH_MAX
     return f"#set($group = {value})#if($group.length() > {limit})#set($group = $group.substring(0, {limit}))#end"
 
 
