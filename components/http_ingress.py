@@ -12,6 +12,7 @@ and per-stage throttling — HTTP APIs have none of validation, mapping template
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -59,16 +60,40 @@ class HttpIngress(pulumi.ComponentResource):
     url: pulumi.Output[str]
     """Where to POST: `https://{api}.execute-api.{region}.amazonaws.com/{stage}/pipelines/{name}`."""
     api_key: aws.apigateway.ApiKey | None
+    deployment: aws.apigateway.Deployment
 
     def __init__(self, name: str, args: HttpIngressArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("async-pipelines:index:HttpIngress", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         s = args.settings
         base = f"{args.name_prefix}-{args.pipeline}"
         tags = {PUBLIC_TAG: "true"} if s.auth == "none" and s.public else None
 
+        self.role = self._integration_role(name, base, args)
+        self.api = aws.apigateway.RestApi(
+            f"{name}-api",
+            name=base,
+            description=f"HTTP ingress of pipeline {args.pipeline}: POST /pipelines/{args.pipeline} (docs/http.md)",
+            endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(types="REGIONAL"),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        uri, request_template = _integration_target(args)
+        routes = self._routes(name, args, uri, request_template)
+        fingerprint = _fingerprint(args, uri, request_template, self.role.arn)
+        self.stage = self._stage(name, base, args, routes, tags, fingerprint)
+        self.api_key = self._api_key(name, base, s) if s.auth == "apiKey" else None
+        self._alarms(name, base, args)
+        self.url = pulumi.Output.concat(
+            "https://", self.api.id, f".execute-api.{args.region}.amazonaws.com/", self.stage.stage_name,
+            f"/pipelines/{args.pipeline}",
+        )
+        self.register_outputs({"url": self.url, "api_id": self.api.id})
+
+    def _integration_role(self, name: str, base: str, args: HttpIngressArgs) -> aws.iam.Role:
+        """The role API Gateway signs the integration with: exactly one action on exactly the entry's ARN."""
+        child = pulumi.ResourceOptions(parent=self)
         action = "sns:Publish" if args.entry_is_topic else "sqs:SendMessage"
-        self.role = aws.iam.Role(
+        role = aws.iam.Role(
             f"{name}-http-role",
             name=f"{base}-http",
             assume_role_policy=docs.assume_role_policy("apigateway.amazonaws.com"),
@@ -76,26 +101,43 @@ class HttpIngress(pulumi.ComponentResource):
         )
         aws.iam.RolePolicy(
             f"{name}-http-policy",
-            role=self.role.id,
+            role=role.id,
             policy=pulumi.Output.from_input(args.entry_arn).apply(lambda arn: docs.single_action_policy(action, arn)),
             opts=child,
         )
+        return role
 
-        self.api = aws.apigateway.RestApi(
-            f"{name}-api",
-            name=base,
-            description=f"HTTP ingress of pipeline {args.pipeline}: POST /pipelines/{args.pipeline} (docs/http.md)",
-            endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(types="REGIONAL"),
-            tags=tags,
-            opts=child,
-        )
+    def _routes(
+        self, name: str, args: HttpIngressArgs, uri: pulumi.Output[str], request_template: pulumi.Output[str]
+    ) -> list[pulumi.Resource]:
+        """`POST /pipelines/<name>` with its integration and answers, the 404 routes and the gateway responses.
+
+        Returns every resource the deployment must wait for (a deployment snapshots what exists when it is made).
+        """
+        s = args.settings
         api = self.api
+        child = pulumi.ResourceOptions(parent=self)
         pipelines = aws.apigateway.Resource(
             f"{name}-pipelines", rest_api=api.id, parent_id=api.root_resource_id, path_part="pipelines", opts=child
         )
         resource = aws.apigateway.Resource(
             f"{name}-resource", rest_api=api.id, parent_id=pipelines.id, path_part=args.pipeline, opts=child
         )
+        method = self._post_method(name, s, resource)
+        integration = self._integration(name, resource, method, uri, request_template)
+        responses: list[pulumi.Resource] = [method, integration]
+        responses += self._integration_responses(name, s, resource, method, integration)
+        responses += self._not_found(name, "root", api, api.root_resource_id, s)
+        responses += self._not_found(name, "pipelines", api, pipelines.id, s)
+        responses += self._gateway_responses(name, api)
+        return responses
+
+    def _post_method(
+        self, name: str, s: HttpSettings, resource: aws.apigateway.Resource
+    ) -> aws.apigateway.Method:
+        """The POST, validated by API Gateway: the body against the JSON-schema model, the group header if any."""
+        api = self.api
+        child = pulumi.ResourceOptions(parent=self)
         model = aws.apigateway.Model(
             f"{name}-model",
             rest_api=api.id,
@@ -113,7 +155,7 @@ class HttpIngress(pulumi.ComponentResource):
             opts=child,
         )
         group_header = {f"method.request.header.{s.group_header}": True} if s.group_header else None
-        method = aws.apigateway.Method(
+        return aws.apigateway.Method(
             f"{name}-post",
             rest_api=api.id,
             resource_id=resource.id,
@@ -124,18 +166,19 @@ class HttpIngress(pulumi.ComponentResource):
             request_parameters=group_header,
             opts=child,
         )
-        entry = pulumi.Output.from_input(args.entry_arn)
-        if args.entry_is_topic:
-            uri = pulumi.Output.from_input(f"arn:aws:apigateway:{args.region}:sns:path//")
-            template = entry.apply(lambda arn: t.request_template(s, topic_arn=arn))
-        else:
-            # arn:aws:sqs:<region>:<account>:<queue> -> the queue's path in the SQS endpoint
-            uri = entry.apply(lambda arn: f"arn:aws:apigateway:{args.region}:sqs:path/{arn.split(':')[4]}/"
-                                          f"{arn.split(':')[5]}")
-            template = pulumi.Output.from_input(t.request_template(s, topic_arn=None))
-        integration = aws.apigateway.Integration(
+
+    def _integration(
+        self,
+        name: str,
+        resource: aws.apigateway.Resource,
+        method: aws.apigateway.Method,
+        uri: pulumi.Output[str],
+        request_template: pulumi.Output[str],
+    ) -> aws.apigateway.Integration:
+        """The direct service integration: SNS `Publish` or SQS `SendMessage`, built by the request template."""
+        return aws.apigateway.Integration(
             f"{name}-integration",
-            rest_api=api.id,
+            rest_api=self.api.id,
             resource_id=resource.id,
             http_method=method.http_method,
             type="AWS",
@@ -144,29 +187,34 @@ class HttpIngress(pulumi.ComponentResource):
             credentials=self.role.arn,
             passthrough_behavior="NEVER",
             request_parameters={"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"},
-            request_templates={"application/json": template},
-            opts=child,
+            request_templates={"application/json": request_template},
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        answers = [
-            ("202", None, t.ACCEPTED_TEMPLATE),
-            ("400", r"4\d{2}", t.rejected_template(s)),
-            ("500", r"5\d{2}", t.FAILED_TEMPLATE),
-        ]
-        responses: list[pulumi.Resource] = [method, integration]
-        for status, pattern, body in answers:
+
+    def _integration_responses(
+        self,
+        name: str,
+        s: HttpSettings,
+        resource: aws.apigateway.Resource,
+        method: aws.apigateway.Method,
+        integration: aws.apigateway.Integration,
+    ) -> list[pulumi.Resource]:
+        """The entry's answer mapped to the contract's: 2xx -> 202 `{"messageId"}`, 4xx -> 400/413, 5xx -> 500."""
+        out: list[pulumi.Resource] = []
+        for status, pattern, body in _answers(s):
             method_response = aws.apigateway.MethodResponse(
                 f"{name}-response-{status}",
-                rest_api=api.id,
+                rest_api=self.api.id,
                 resource_id=resource.id,
                 http_method=method.http_method,
                 status_code=status,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
-            responses.append(method_response)
-            responses.append(
+            out.append(method_response)
+            out.append(
                 aws.apigateway.IntegrationResponse(
                     f"{name}-integration-response-{status}",
-                    rest_api=api.id,
+                    rest_api=self.api.id,
                     resource_id=resource.id,
                     http_method=method.http_method,
                     status_code=status,
@@ -175,27 +223,38 @@ class HttpIngress(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[integration, method_response]),
                 )
             )
-        responses += self._not_found(name, "root", api, api.root_resource_id, s)
-        responses += self._not_found(name, "pipelines", api, pipelines.id, s)
-        responses += self._gateway_responses(name, api)
+        return out
 
+    def _stage(
+        self,
+        name: str,
+        base: str,
+        args: HttpIngressArgs,
+        routes: list[pulumi.Resource],
+        tags: dict[str, str] | None,
+        fingerprint: pulumi.Output[str],
+    ) -> aws.apigateway.Stage:
+        """A deployment of the routes, and the stage `v1` serving it: JSON access logs, throttled, with metrics."""
+        s = args.settings
+        api = self.api
+        child = pulumi.ResourceOptions(parent=self)
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",
             name=f"/aws/apigateway/{base}/access",
             retention_in_days=args.log_retention_days,
             opts=child,
         )
-        deployment = aws.apigateway.Deployment(
+        self.deployment = aws.apigateway.Deployment(
             f"{name}-deployment",
             rest_api=api.id,
             description=f"ingress of {args.pipeline}",
-            triggers={"redeployment": _fingerprint(args, s)},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=responses),
+            triggers={"redeployment": fingerprint},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=routes),
         )
-        self.stage = aws.apigateway.Stage(
+        stage = aws.apigateway.Stage(
             f"{name}-stage",
             rest_api=api.id,
-            deployment=deployment.id,
+            deployment=self.deployment.id,
             stage_name=d.API_STAGE,
             access_log_settings=aws.apigateway.StageAccessLogSettingsArgs(
                 destination_arn=log_group.arn, format=t.ACCESS_LOG_FORMAT
@@ -206,32 +265,34 @@ class HttpIngress(pulumi.ComponentResource):
         aws.apigateway.MethodSettings(
             f"{name}-throttle",
             rest_api=api.id,
-            stage_name=self.stage.stage_name,
+            stage_name=stage.stage_name,
             method_path="*/*",
-            settings=aws.apigateway.MethodSettingsSettingsArgs(
-                throttling_rate_limit=s.throttle_rate,
-                throttling_burst_limit=s.throttle_burst,
-                metrics_enabled=True,
+            settings=aws.apigateway.MethodSettingsSettingsArgs(**_method_settings(s)),
+            opts=child,
+        )
+        return stage
+
+    def _api_key(self, name: str, base: str, s: HttpSettings) -> aws.apigateway.ApiKey:
+        """`auth: apiKey`: a key, and a usage plan on the stage (throttled like it) that the key belongs to."""
+        child = pulumi.ResourceOptions(parent=self)
+        key = aws.apigateway.ApiKey(f"{name}-key", name=f"{base}-key", enabled=True, opts=child)
+        plan = aws.apigateway.UsagePlan(
+            f"{name}-usage-plan",
+            name=f"{base}-plan",
+            api_stages=[aws.apigateway.UsagePlanApiStageArgs(api_id=self.api.id, stage=self.stage.stage_name)],
+            throttle_settings=aws.apigateway.UsagePlanThrottleSettingsArgs(
+                rate_limit=s.throttle_rate, burst_limit=s.throttle_burst
             ),
             opts=child,
         )
-        self.api_key = None
-        if s.auth == "apiKey":
-            self.api_key = aws.apigateway.ApiKey(f"{name}-key", name=f"{base}-key", enabled=True, opts=child)
-            plan = aws.apigateway.UsagePlan(
-                f"{name}-usage-plan",
-                name=f"{base}-plan",
-                api_stages=[aws.apigateway.UsagePlanApiStageArgs(api_id=api.id, stage=self.stage.stage_name)],
-                throttle_settings=aws.apigateway.UsagePlanThrottleSettingsArgs(
-                    rate_limit=s.throttle_rate, burst_limit=s.throttle_burst
-                ),
-                opts=child,
-            )
-            aws.apigateway.UsagePlanKey(
-                f"{name}-usage-plan-key", key_id=self.api_key.id, key_type="API_KEY", usage_plan_id=plan.id, opts=child
-            )
+        aws.apigateway.UsagePlanKey(
+            f"{name}-usage-plan-key", key_id=key.id, key_type="API_KEY", usage_plan_id=plan.id, opts=child
+        )
+        return key
 
-        dimensions: dict[str, pulumi.Input[str]] = {"ApiName": api.name, "Stage": self.stage.stage_name}
+    def _alarms(self, name: str, base: str, args: HttpIngressArgs) -> None:
+        """5XXError (the entry failed or refused the role) and the 4XXError rate, to the stack's alarm topic."""
+        dimensions: dict[str, pulumi.Input[str]] = {"ApiName": self.api.name, "Stage": self.stage.stage_name}
         metric_alarm(
             f"{name}-http-5xx",
             parent=self,
@@ -256,11 +317,6 @@ class HttpIngress(pulumi.ComponentResource):
             alarm_topic_arn=args.alarm_topic_arn,
             evaluation_periods=5,
         )
-        self.url = pulumi.Output.concat(
-            "https://", api.id, f".execute-api.{args.region}.amazonaws.com/", self.stage.stage_name,
-            f"/pipelines/{args.pipeline}",
-        )
-        self.register_outputs({"url": self.url, "api_id": api.id})
 
     def _not_found(
         self, name: str, where: str, api: aws.apigateway.RestApi, parent_id: pulumi.Input[str], s: HttpSettings
@@ -288,7 +344,7 @@ class HttpIngress(pulumi.ComponentResource):
             resource_id=proxy.id,
             http_method=method.http_method,
             type="MOCK",
-            request_templates={"application/json": '{"statusCode": 404}'},
+            request_templates={"application/json": t.NOT_FOUND_REQUEST_TEMPLATE},
             opts=child,
         )
         response = aws.apigateway.MethodResponse(
@@ -310,13 +366,7 @@ class HttpIngress(pulumi.ComponentResource):
         """API Gateway's own answers as `{"message": ...}`, with the validation error (which names the group)."""
         child = pulumi.ResourceOptions(parent=self)
         out: list[pulumi.Resource] = []
-        for response_type, status, body in (
-            ("BAD_REQUEST_BODY", "400", t.VALIDATION_TEMPLATE),
-            ("BAD_REQUEST_PARAMETERS", "400", t.VALIDATION_TEMPLATE),
-            ("REQUEST_TOO_LARGE", "413", t.ERROR_TEMPLATE),
-            ("THROTTLED", "429", t.ERROR_TEMPLATE),
-            ("MISSING_AUTHENTICATION_TOKEN", "403", t.ERROR_TEMPLATE),
-        ):
+        for response_type, status, body in t.gateway_responses():
             out.append(
                 aws.apigateway.Response(
                     f"{name}-{response_type.lower().replace('_', '-')}",
@@ -335,11 +385,61 @@ def _method_auth(s: HttpSettings) -> dict[str, Any]:
     return {"authorization": "AWS_IAM" if s.auth == "iam" else "NONE", "api_key_required": s.auth == "apiKey"}
 
 
-def _fingerprint(args: HttpIngressArgs, s: HttpSettings) -> str:
-    """Changes whenever the API's definition does, so that a new deployment is made (Pulumi docs, Deployment)."""
-    text = json.dumps([args.pipeline, args.entry_is_topic, s.__dict__, t.ACCEPTED_TEMPLATE, t.body_schema(s)],
-                      sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+def _integration_target(args: HttpIngressArgs) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+    """The integration's URI and request template: SNS `Publish` on the topic, or SQS on the queue's path."""
+    s = args.settings
+    entry = pulumi.Output.from_input(args.entry_arn)
+    if args.entry_is_topic:
+        uri = pulumi.Output.from_input(f"arn:aws:apigateway:{args.region}:sns:path//")
+        return uri, entry.apply(lambda arn: t.request_template(s, topic_arn=arn))
+    # arn:aws:sqs:<region>:<account>:<queue> -> the queue's path in the SQS endpoint
+    uri = entry.apply(lambda arn: f"arn:aws:apigateway:{args.region}:sqs:path/{arn.split(':')[4]}/{arn.split(':')[5]}")
+    return uri, pulumi.Output.from_input(t.request_template(s, topic_arn=None))
+
+
+def _answers(s: HttpSettings) -> list[tuple[str, str | None, str]]:
+    """Integration responses (status, selection pattern, template): 2xx -> 202, 4xx -> 400/413, 5xx -> 500."""
+    return [
+        ("202", None, t.ACCEPTED_TEMPLATE),
+        ("400", r"4\d{2}", t.rejected_template(s)),
+        ("500", r"5\d{2}", t.FAILED_TEMPLATE),
+    ]
+
+
+def _method_settings(s: HttpSettings) -> dict[str, Any]:
+    """The stage's `*/*` method settings: throttling from `throttle`, CloudWatch metrics on."""
+    return {"throttling_rate_limit": s.throttle_rate, "throttling_burst_limit": s.throttle_burst,
+            "metrics_enabled": True}
+
+
+def _fingerprint(
+    args: HttpIngressArgs, uri: pulumi.Output[str], request_template: pulumi.Output[str], credentials: pulumi.Input[str]
+) -> pulumi.Output[str]:
+    """A hash of everything a deployment snapshots, so that any change to it makes a new deployment.
+
+    A stage serves the deployment's snapshot, not the API's current definition (API Gateway developer
+    guide, "Updating a REST API"): without a new deployment a replaced entry queue (a chain's first stage
+    renamed) or a changed template would not be served. The entry ARN, the integration URI and the request
+    template are Outputs, resolved first: a new queue's ARN is a new fingerprint.
+    """
+    s = args.settings
+    definition: dict[str, pulumi.Input[Any]] = {
+        "pipeline": args.pipeline,
+        "entry": args.entry_arn,
+        "uri": uri,
+        "credentials": credentials,
+        "settings": dataclasses.asdict(s),
+        "auth": _method_auth(s),
+        "schema": t.body_schema(s),
+        "request_template": request_template,
+        "integration_responses": _answers(s),
+        "not_found": [t.NOT_FOUND_REQUEST_TEMPLATE, t.NOT_FOUND_TEMPLATE],
+        "gateway_responses": t.gateway_responses(),
+        "method_settings": _method_settings(s),
+    }
+    return pulumi.Output.all(**definition).apply(
+        lambda resolved: hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
+    )
 
 
 class ApiGatewayAccount(pulumi.ComponentResource):
@@ -347,23 +447,28 @@ class ApiGatewayAccount(pulumi.ComponentResource):
 
     One per account and region (`aws.apigateway.Account` is a singleton: two stacks managing it fight), so
     it is created only when `apiGatewayCloudWatchRole: true`; otherwise it is a prerequisite (docs/http.md).
+    Kept on delete, with its role: since pulumi-aws 7, deleting an `Account` resets the region's settings
+    (the v6 provider's `reset_on_delete` became the only behaviour), so destroying this stack or switching
+    the setting off would break access logging for every REST API stage in the region.
     """
 
     account: aws.apigateway.Account
 
     def __init__(self, name: str, role_name: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("async-pipelines:index:ApiGatewayAccount", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
         role = aws.iam.Role(
             f"{name}-role",
             name=role_name,
             assume_role_policy=docs.assume_role_policy("apigateway.amazonaws.com"),
-            opts=child,
+            opts=kept,
         )
         attachment = aws.iam.RolePolicyAttachment(
-            f"{name}-logs", role=role.name, policy_arn=CLOUDWATCH_ROLE_POLICY, opts=child
+            f"{name}-logs", role=role.name, policy_arn=CLOUDWATCH_ROLE_POLICY, opts=kept
         )
         self.account = aws.apigateway.Account(
-            name, cloudwatch_role_arn=role.arn, opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment])
+            name,
+            cloudwatch_role_arn=role.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment], retain_on_delete=True),
         )
         self.register_outputs({"cloudwatch_role_arn": role.arn})

@@ -11,18 +11,35 @@ import json
 
 from components import defaults as d
 from components.http_config import HttpSettings
+from contract.aws import FIFO_ID_LENGTH_MAX
 from contract.runtime import MESSAGE_ID as MESSAGE_ID_ATTRIBUTE
 
-TOO_LARGE_MARKERS = ("DelaySeconds", "Empty message", "shorter than")
+TOO_LARGE_MARKERS = ("DelaySeconds", "Empty message", "shorter than", "Message too long")
 """What the entry says when it refuses the request the template sends for an oversized body (SQS: an invalid
 `DelaySeconds`, which ingress requests never carry; SNS: an empty message, which a JSON object never is),
-or refuses an oversized message itself ("must be shorter than ... bytes")."""
+or refuses an oversized message itself (SQS: "Message must be shorter than ... bytes"; SNS: "Invalid
+parameter: Message too long"). Texts from the SQS and SNS API references; only AWS can confirm them."""
+
+KEY_PATTERN = rf"[\p{{Alnum}}\p{{Punct}}]{{1,{d.IDEMPOTENCY_KEY_MAX}}}"
+"""A valid `Idempotency-Key` as a Java regex (`String.matches`, whole string): 1–128 ASCII letters, digits
+or punctuation, the SQS `MessageDeduplicationId` rule; the same set as `sandbox.ingress.IDEMPOTENCY_KEY_RE`."""
+
+KEY_RULE = f"{d.IDEMPOTENCY_KEY_HEADER} must be 1–{d.IDEMPOTENCY_KEY_MAX} letters, digits or punctuation"
+"""The 400's message for a key that breaks `KEY_PATTERN` (the local server's words)."""
+
+REFUSAL_GROUP = "ap-refused"
+"""FIFO group and deduplication id of a refusal request: it must be valid but for the one parameter that
+makes the entry refuse it, so that the entry answers for that reason and no other."""
+KEY_REFUSAL_ACTION = "RefuseInvalidIdempotencyKey"
+"""The `Action` sent for a bad `Idempotency-Key`: no such action exists, so SQS and SNS answer 4xx (400)."""
 
 MESSAGE_ID = (
-    f"#set($key = $input.params('{d.IDEMPOTENCY_KEY_HEADER}'))\n"
-    '#if("$!key" == "")#set($key = $context.requestId)#end\n'
+    f"#set($key = $input.params('{d.IDEMPOTENCY_KEY_HEADER}'))"
+    '#if("$!key" == "")#set($key = $context.requestId)#end'
 )
-"""`ap-message-id`: the Idempotency-Key header, else API Gateway's request id (the same in both templates)."""
+"""`ap-message-id`: the Idempotency-Key header, else API Gateway's request id (the same in every template).
+
+Directives only, no text: a newline here would be part of the output (the form body or the JSON)."""
 
 
 def body_schema(settings: HttpSettings) -> str:
@@ -41,50 +58,77 @@ def body_schema(settings: HttpSettings) -> str:
 
 
 def _group(settings: HttpSettings) -> str:
+    """`$group`: the header's value or the body's value at the JSONPath, as text, cut to 128 characters
+    (the FIFO limit; the local server cuts it too).
+
+    The JSONPath value is quoted ("$input.path(...)") so that a number becomes its text: `$util.urlEncode`
+    takes a string, and given a number Velocity leaves the whole call in the output as literal text.
+    """
     if settings.group_header:
-        return f"$input.params('{settings.group_header}')"
-    return f"$input.path('{settings.group_from}')"
+        value = f"$input.params('{settings.group_header}')"
+    else:
+        value = f"\"$input.path('{settings.group_from}')\""
+    limit = FIFO_ID_LENGTH_MAX
+    return f"#set($group = {value})#if($group.length() > {limit})#set($group = $group.substring(0, {limit}))#end"
 
 
 def request_template(settings: HttpSettings, *, topic_arn: str | None) -> str:
-    """Form-encoded SNS `Publish` (topic) or SQS `SendMessage` (queue) with `ap-message-id` and, FIFO, the group."""
-    fifo = ""
+    """Form-encoded SNS `Publish` (topic) or SQS `SendMessage` (queue) with `ap-message-id` and, FIFO, the group.
+
+    One line of directives and form text, no whitespace: whatever the template outputs is the form body, and a
+    newline before `#else`/`#end` would end up inside the last value. Checks in the local server's order: a
+    body over `maxBodyBytes` gets a request the entry refuses in a way the 4xx answer maps to 413, an invalid
+    `Idempotency-Key` one it refuses in a way that maps to 400, anything else is sent.
+    """
+    fifo = refusal_fifo = ""
     if settings.fifo:
-        fifo = f"&MessageGroupId=$util.urlEncode({_group(settings)})&MessageDeduplicationId=$util.urlEncode($key)"
+        fifo = "&MessageGroupId=$util.urlEncode($group)&MessageDeduplicationId=$util.urlEncode($key)"
+        refusal_fifo = f"&MessageGroupId={REFUSAL_GROUP}&MessageDeduplicationId={REFUSAL_GROUP}"
     if topic_arn is not None:
-        target = f"Action=Publish&TopicArn=$util.urlEncode('{topic_arn}')"
+        target = f"TopicArn=$util.urlEncode('{topic_arn}')"
         send = (
-            f"{target}&Message=$util.urlEncode($input.body)"
+            f"Action=Publish&{target}&Message=$util.urlEncode($input.body)"
             f"&MessageAttributes.entry.1.Name={MESSAGE_ID_ATTRIBUTE}"
             "&MessageAttributes.entry.1.Value.DataType=String"
             "&MessageAttributes.entry.1.Value.StringValue=$util.urlEncode($key)"
-            f"{fifo}"
         )
-        refuse = f"{target}&Message="
+        too_large = f"Action=Publish&{target}&Message="
+        bad_key = f"Action={KEY_REFUSAL_ACTION}&{target}&Message=x"
     else:
         send = (
             "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"
             f"&MessageAttribute.1.Name={MESSAGE_ID_ATTRIBUTE}"
             "&MessageAttribute.1.Value.DataType=String"
             "&MessageAttribute.1.Value.StringValue=$util.urlEncode($key)"
-            f"{fifo}"
         )
-        refuse = "Action=SendMessage&MessageBody=x&DelaySeconds=-1"
+        too_large = "Action=SendMessage&MessageBody=x&DelaySeconds=-1"
+        bad_key = f"Action={KEY_REFUSAL_ACTION}&MessageBody=x"
+    group = _group(settings) if settings.fifo else ""
     return (
         MESSAGE_ID
-        + f"#if($input.body.length() > {settings.max_body_bytes})\n{refuse}\n#else\n{send}\n#end\n"
+        + group
+        + f"#if($input.body.length() > {settings.max_body_bytes}){too_large}{refusal_fifo}"
+        + f"#elseif(!$key.matches('{KEY_PATTERN}')){bad_key}{refusal_fifo}"
+        + f"#{{else}}{send}{fifo}#end"
     )
 
 
-ACCEPTED_TEMPLATE = MESSAGE_ID + '{"messageId": "$util.escapeJavaScript($key)"}\n'
-"""202 body: the same id the request template put into `ap-message-id`."""
+ACCEPTED_TEMPLATE = MESSAGE_ID + r"""{"messageId": "$util.escapeJavaScript($key).replaceAll("\\'","'")"}""" + "\n"
+"""202 body: the same id the request template put into `ap-message-id`. `escapeJavaScript` turns `'` into
+`\\'`, which JSON does not allow: the `replaceAll` turns it back (API Gateway developer guide, `$util`)."""
 
 
 def rejected_template(settings: HttpSettings) -> str:
-    """The entry refused the message (4xx): 413 for our size refusal, else 400."""
+    """The entry refused the message (4xx): 400 for a bad `Idempotency-Key`, 413 for our size refusal, else 400.
+
+    `$input.params` is the method request's here too, so the key is checked again to name the reason.
+    """
     condition = " || ".join(f'$input.body.contains("{m}")' for m in TOO_LARGE_MARKERS)
     return (
-        f"#if({condition})\n"
+        MESSAGE_ID
+        + f"#if(!$key.matches('{KEY_PATTERN}'))\n"
+        f'{{"message": "{KEY_RULE}"}}\n'
+        f"#elseif({condition})\n"
         "#set($context.responseOverride.status = 413)\n"
         f'{{"message": "body over maxBodyBytes ({settings.max_body_bytes}) or the entry\'s limit"}}\n'
         "#else\n"
@@ -93,6 +137,8 @@ def rejected_template(settings: HttpSettings) -> str:
     )
 
 
+NOT_FOUND_REQUEST_TEMPLATE = '{"statusCode": 404}'
+"""The 404 routes' MOCK integration: the status the mock answers with."""
 FAILED_TEMPLATE = '{"message": "the entry failed; retry with the same Idempotency-Key"}\n'
 NOT_FOUND_TEMPLATE = '{"message": "no such pipeline or path: POST /pipelines/{name}"}\n'
 ERROR_TEMPLATE = '{"message": $context.error.messageString}\n'
@@ -114,3 +160,15 @@ ACCESS_LOG_FORMAT = json.dumps(
     }
 )
 """One JSON object per request (API Gateway developer guide, "$context variables for access logging")."""
+
+
+def gateway_responses() -> tuple[tuple[str, str, str], ...]:
+    """API Gateway's own answers (response type, status, template) as `{"message": ...}`; the validation
+    errors with `validationErrorString`, which names the missing group header or field."""
+    return (
+        ("BAD_REQUEST_BODY", "400", VALIDATION_TEMPLATE),
+        ("BAD_REQUEST_PARAMETERS", "400", VALIDATION_TEMPLATE),
+        ("REQUEST_TOO_LARGE", "413", ERROR_TEMPLATE),
+        ("THROTTLED", "429", ERROR_TEMPLATE),
+        ("MISSING_AUTHENTICATION_TOKEN", "403", ERROR_TEMPLATE),
+    )

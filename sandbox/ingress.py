@@ -163,7 +163,8 @@ def accept(route: Route, raw: bytes, headers: Mapping[str, str]) -> Message:
         raise Rejected(400, f"body is not JSON ({exc})") from None
     if not isinstance(body, dict):
         raise Rejected(400, f"body must be a JSON object, got {type(body).__name__}")
-    key = _header(headers, d.IDEMPOTENCY_KEY_HEADER)
+    # An empty key is no key: API Gateway's template cannot tell an empty header from a missing one.
+    key = _header(headers, d.IDEMPOTENCY_KEY_HEADER) or None
     if key is not None and not IDEMPOTENCY_KEY_RE.match(key):
         raise Rejected(
             400, f"{d.IDEMPOTENCY_KEY_HEADER} must be 1–{d.IDEMPOTENCY_KEY_MAX} letters, digits or punctuation"

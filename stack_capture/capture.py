@@ -67,6 +67,7 @@ def capture_stack(
                 parent=request.parent or None,
                 dependencies=list(request.dependencies),
                 property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                retain_on_delete=bool(request.retainOnDelete),
             )
         )
 

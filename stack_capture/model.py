@@ -22,6 +22,8 @@ class CapturedResource:
     parent: str | None = None
     dependencies: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    retain_on_delete: bool = False
+    """The `retain_on_delete` resource option: the engine leaves it in the cloud when the stack lets go of it."""
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,10 @@ from tests.infra.builders import ALARM_TOPIC, REGION, capture_pipelines, stateme
 ACCOUNT = "123456789012"
 RETRY = {"pattern": "retry", "handler": "handlers.notify:send", "retries": [{"delay": 30}]}
 FANOUT = {"pattern": "fanout", "subscribers": {"billing": {"handler": "handlers.orders:bill"}}}
-CHAIN = {"pattern": "chain", "stages": [{"name": "download", "handler": "handlers.media:download"},
-                                        {"name": "thumbnail", "handler": "handlers.media:thumbnail"}]}
+CHAIN: dict[str, Any] = {"pattern": "chain", "stages": [
+    {"name": "download", "handler": "handlers.media:download"},
+    {"name": "thumbnail", "handler": "handlers.media:thumbnail"},
+]}
 
 
 def of(capture: Capture, type_: str, prefix: str = "") -> list[CapturedResource]:
@@ -182,7 +184,7 @@ def test_request_template_sets_the_message_id_and_sends_to_the_queue() -> None:
                    "email-ingress-integration-response-202")
     assert accepted.inputs["statusCode"] == "202" and not accepted.inputs.get("selectionPattern")
     assert accepted.inputs["responseTemplates"]["application/json"] == t.ACCEPTED_TEMPLATE
-    assert '{"messageId": "$util.escapeJavaScript($key)"}' in t.ACCEPTED_TEMPLATE
+    assert '{"messageId": "$util.escapeJavaScript($key).replaceAll("\\\\\'","\'")"}' in t.ACCEPTED_TEMPLATE
 
 
 def test_fan_out_template_publishes_to_the_topic() -> None:
@@ -203,7 +205,8 @@ def test_fifo_group_from_a_header_is_required_and_dedup_is_the_message_id() -> N
     assert validator.inputs["validateRequestParameters"] is True and validator.inputs["validateRequestBody"] is True
     template = one(capture, "aws:apigateway/integration:Integration", "ledger-ingress-integration").inputs[
         "requestTemplates"]["application/json"]
-    assert "&MessageGroupId=$util.urlEncode($input.params('X-Message-Group-Id'))" in template
+    assert "#set($group = $input.params('X-Message-Group-Id'))" in template
+    assert "&MessageGroupId=$util.urlEncode($group)" in template
     assert "&MessageDeduplicationId=$util.urlEncode($key)" in template
 
 
@@ -218,7 +221,8 @@ def test_fifo_group_from_the_body_is_required_by_the_schema() -> None:
     assert not post.inputs.get("requestParameters")
     template = one(capture, "aws:apigateway/integration:Integration", "ledger-ingress-integration").inputs[
         "requestTemplates"]["application/json"]
-    assert "&MessageGroupId=$util.urlEncode($input.path('$.account.id'))" in template
+    assert "#set($group = \"$input.path('$.account.id')\")" in template
+    assert "&MessageGroupId=$util.urlEncode($group)" in template
 
 
 def test_unknown_paths_answer_404_and_api_gateway_errors_are_json() -> None:
@@ -268,3 +272,71 @@ def test_component_outputs_its_url(mocks):
         assert stage == "v1"
 
     return pulumi.Output.all(ingress.url, ingress.api.id, ingress.stage.stage_name).apply(check)
+
+
+def redeployment(capture: Capture) -> str:
+    return str(one(capture, "aws:apigateway/deployment:Deployment").inputs["triggers"]["redeployment"])
+
+
+def test_renaming_a_chains_first_stage_redeploys_the_api() -> None:
+    """A new first queue is a new entry ARN: the stage must get a deployment that points at it (issue 16 item 3)."""
+    def chain(first: str) -> dict[str, Any]:
+        return {**CHAIN, "stages": [{**CHAIN["stages"][0], "name": first}, CHAIN["stages"][1]], "http": {}}
+
+    before = capture_pipelines({"media": chain("download")})
+    after = capture_pipelines({"media": chain("fetch")})
+    assert one(after, "aws:apigateway/integration:Integration", "media-ingress-integration").inputs["uri"].endswith(
+        "/ap-test-media-fetch")
+    assert redeployment(before) != redeployment(after)
+    assert redeployment(before) == redeployment(capture_pipelines({"media": chain("download")}))
+
+
+def _ingress(name: str, settings: HttpSettings | None = None, entry: str = "ap-test-jobs") -> HttpIngress:
+    settings = settings or HttpSettings(entry_limit=1_048_576, max_body_bytes=1_048_576)
+    return HttpIngress(
+        name,
+        HttpIngressArgs(pipeline="jobs", name_prefix="ap-test", settings=settings,
+                        entry_arn=pulumi.Output.from_input(f"arn:aws:sqs:{REGION}:{ACCOUNT}:{entry}"),
+                        entry_is_topic=False, region=REGION, alarm_topic_arn=ALARM_TOPIC),
+    )
+
+
+TEMPLATES = ("ACCEPTED_TEMPLATE", "FAILED_TEMPLATE", "NOT_FOUND_TEMPLATE", "NOT_FOUND_REQUEST_TEMPLATE",
+             "ERROR_TEMPLATE", "VALIDATION_TEMPLATE", "rejected_template", "request_template")
+
+
+@pytest.mark.parametrize("changed", [*TEMPLATES, "throttle", "entry"])
+@pulumi.runtime.test
+def test_any_change_to_what_a_deployment_snapshots_redeploys(mocks, monkeypatch, changed):
+    """Every template (request, integration responses, gateway responses, the 404 MOCK), the method settings
+    and the entry ARN (an Output) are in the Deployment's triggers; the same definition keeps them."""
+    same = _ingress("same")
+    base = _ingress("base")
+    settings, entry = None, "ap-test-jobs"
+    if changed == "throttle":
+        settings = HttpSettings(entry_limit=1_048_576, max_body_bytes=1_048_576, throttle_rate=7)
+    elif changed == "entry":
+        entry = "ap-test-jobs-renamed"
+    elif changed.endswith("_TEMPLATE"):
+        monkeypatch.setattr(t, changed, getattr(t, changed) + " ")
+    else:
+        original = getattr(t, changed)
+        monkeypatch.setattr(t, changed, lambda *a, **k: original(*a, **k) + " ")
+    other = _ingress("other", settings, entry)
+
+    def check(triggers: list[dict[str, str]]) -> None:
+        same_t, base_t, other_t = (x["redeployment"] for x in triggers)
+        assert same_t == base_t
+        assert other_t != base_t, f"changing {changed} does not redeploy"
+
+    return pulumi.Output.all(same.deployment.triggers, base.deployment.triggers, other.deployment.triggers).apply(check)
+
+
+def test_account_settings_and_their_role_are_kept_when_the_stack_lets_go() -> None:
+    """Deleting an `aws.apigateway.Account` resets the region's settings in pulumi-aws 7: destroying the stack
+    (or switching `apiGatewayCloudWatchRole` off) must leave the setting and the role it names in place."""
+    capture = capture_pipelines({"email": {**RETRY, "http": {}}}, apiGatewayCloudWatchRole=True)
+    kept = {(r.type, r.name) for r in capture.resources if r.retain_on_delete}
+    assert kept == {("aws:apigateway/account:Account", "api-gateway-account"),
+                    ("aws:iam/role:Role", "api-gateway-account-role"),
+                    ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "api-gateway-account-logs")}
