@@ -26,12 +26,13 @@ from components import http_templates as t
 from components import policy_documents as docs
 from components.alarms import metric_alarm
 from components.http_config import HttpSettings
+from contract import aws as aws_contract
 
 PUBLIC_TAG = "async-pipelines:public"
 """On the API and stage of an `auth: none` + `public: true` ingress: the policy pack reads it."""
 FOUR_XX_RATE_ALARM = 0.05
 """Alarm when more than 5 % of requests in a minute got a 4xx (API Gateway's 4XXError Average is that rate)."""
-CLOUDWATCH_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+CLOUDWATCH_ROLE_POLICY = "arn:{partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ class HttpIngress(pulumi.ComponentResource):
         self.api_key = self._api_key(name, base, s) if s.auth == "apiKey" else None
         self._alarms(name, base, args)
         self.url = pulumi.Output.concat(
-            "https://", self.api.id, f".execute-api.{args.region}.amazonaws.com/", self.stage.stage_name,
+            "https://", self.api.id, f".execute-api.{args.region}.{aws_contract.dns_suffix_of(args.region)}/",
+            self.stage.stage_name,
             f"/pipelines/{args.pipeline}",
         )
         self.register_outputs({"url": self.url, "api_id": self.api.id})
@@ -389,11 +391,14 @@ def _integration_target(args: HttpIngressArgs) -> tuple[pulumi.Output[str], pulu
     """The integration's URI and request template: SNS `Publish` on the topic, or SQS on the queue's path."""
     s = args.settings
     entry = pulumi.Output.from_input(args.entry_arn)
+    partition = aws_contract.partition_of(args.region)
     if args.entry_is_topic:
-        uri = pulumi.Output.from_input(f"arn:aws:apigateway:{args.region}:sns:path//")
+        uri = pulumi.Output.from_input(f"arn:{partition}:apigateway:{args.region}:sns:path//")
         return uri, entry.apply(lambda arn: t.request_template(s, topic_arn=arn))
     # arn:aws:sqs:<region>:<account>:<queue> -> the queue's path in the SQS endpoint
-    uri = entry.apply(lambda arn: f"arn:aws:apigateway:{args.region}:sqs:path/{arn.split(':')[4]}/{arn.split(':')[5]}")
+    uri = entry.apply(
+        lambda arn: f"arn:{partition}:apigateway:{args.region}:sqs:path/{arn.split(':')[4]}/{arn.split(':')[5]}"
+    )
     return uri, pulumi.Output.from_input(t.request_template(s, topic_arn=None))
 
 
@@ -454,7 +459,7 @@ class ApiGatewayAccount(pulumi.ComponentResource):
 
     account: aws.apigateway.Account
 
-    def __init__(self, name: str, role_name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, role_name: str, region: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("async-pipelines:index:ApiGatewayAccount", name, None, opts)
         kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
         role = aws.iam.Role(
@@ -464,7 +469,9 @@ class ApiGatewayAccount(pulumi.ComponentResource):
             opts=kept,
         )
         attachment = aws.iam.RolePolicyAttachment(
-            f"{name}-logs", role=role.name, policy_arn=CLOUDWATCH_ROLE_POLICY, opts=kept
+            f"{name}-logs", role=role.name,
+            policy_arn=CLOUDWATCH_ROLE_POLICY.format(partition=aws_contract.partition_of(region)),
+            opts=kept,
         )
         self.account = aws.apigateway.Account(
             name,

@@ -56,7 +56,8 @@ def build(config: StackConfig) -> dict[str, Any]:
     rows: list[PipelineMetrics] = []
     account: tuple[pulumi.Resource, ...] = ()
     if config.api_gateway_cloudwatch_role and any(p.http for p in pipelines):
-        account = (ApiGatewayAccount("api-gateway-account", f"{config.name_prefix}-apigateway-logs").account,)
+        logs_role = f"{config.name_prefix}-apigateway-logs"
+        account = (ApiGatewayAccount("api-gateway-account", logs_role, config.region).account,)
     for p in pipelines:
         if isinstance(p, FanOutPipeline):
             fan = FanOut(p.name, FanOutArgs(p, config.name_prefix, stack, config.alarms))

@@ -226,6 +226,11 @@ def partition_of(region: str) -> str:
     return next((partition for prefix, partition in PARTITION_BY_REGION_PREFIX if region.startswith(prefix)), "aws")
 
 
+def dns_suffix_of(region: str) -> str:
+    """The region's service domain: `amazonaws.com.cn` in China (e.g. `execute-api.cn-north-1.amazonaws.com.cn`)."""
+    return "amazonaws.com.cn" if partition_of(region) == "aws-cn" else "amazonaws.com"
+
+
 # --- Powertools for AWS Lambda (Python) public layer ----------------------------------------------
 POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python313-{architecture}"
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"

@@ -89,12 +89,6 @@ def test_commercial_layer_regions_resolve_by_ssm_and_need_no_layer_version() -> 
     assert aws.powertools_ssm_published("us-east-1") and not aws.powertools_ssm_published("me-central-1")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="components/http_ingress.py (another helper's file in issue 16) still writes `arn:aws:` into the "
-    "API Gateway integration URI and the CloudWatch role's managed policy ARN; drop this mark once it uses "
-    "contract.aws.partition_of",
-)
 def test_http_ingress_arns_are_in_the_region_s_partition_too() -> None:
     chain = {**CHAIN, "http": {}}
     config = {
