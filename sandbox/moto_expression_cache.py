@@ -107,7 +107,10 @@ def _single_map_traverse(node_type: Any) -> Callable[[Any, Any], Any]:
                         before_child(node, i)
                         visit(child_node, i)
                 if isinstance(node, processed_types):
-                    node = next(process(node) for node_class, process in processors if isinstance(node, node_class))
+                    for node_class, process in processors:  # the first class that matches, as moto's `process`
+                        if isinstance(node, node_class):
+                            node = process(node)
+                            break
                     node.parent = parent_node
                     if parent_node:
                         parent_node.children[child_id] = node
