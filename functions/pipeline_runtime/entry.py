@@ -55,7 +55,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     _cold_start = False
 
     records = list(event.get("Records") or [])
-    probe_ids = [probes.probe_id(r) for r in records]  # once per record: most batches hold no probe
+    probe_ids = [probes.probe_id(r) for r in records] if probes.any_probe(records) else []
     probe_failures: list[dict[str, Any]] = []
     if any(probe_ids):
         probe_failures = [

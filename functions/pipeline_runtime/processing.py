@@ -19,6 +19,7 @@ restarts at 0 - so an earlier stored outcome (e.g. "dead-lettered as permanent")
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 from collections.abc import Callable
@@ -145,12 +146,13 @@ class RecordProcessor:
         if self.unit is not None or self.key_expression is not None:
             delivery()  # needed now (the key), or its key-expression warning is due now, as the record starts
 
-        def job() -> dict[str, Any]:
-            return self._run(delivery, body_text, parsed, problem)
-
         transient: Exception | None = None
         try:
-            outcome = job() if self.unit is None else self.unit(idempotency_key=delivery().key, job=job)
+            if self.unit is None:
+                outcome = self._run(delivery, body_text, parsed, problem)
+            else:
+                job = functools.partial(self._run, delivery, body_text, parsed, problem)
+                outcome = self.unit(idempotency_key=delivery().key, job=job)
         except BusinessFailure as failure:
             transient = failure.error
         except Exception as exc:

@@ -98,8 +98,14 @@ def _process_environment(names: tuple[str, ...]) -> tuple[str | None, ...]:
     encoding, errors = sys.getfilesystemencoding(), "surrogateescape"  # os.environ's own codec on POSIX
     get = data.get
     return tuple(
-        None if (raw := get(name.encode(encoding, errors))) is None else raw.decode(encoding, errors) for name in names
+        None if (raw := get(key)) is None else raw.decode(encoding, errors)
+        for key in _encoded(names, encoding)
     )
+
+
+@lru_cache(maxsize=8)
+def _encoded(names: tuple[str, ...], encoding: str) -> tuple[bytes, ...]:
+    return tuple(name.encode(encoding, "surrogateescape") for name in names)
 
 
 @lru_cache(maxsize=64)
