@@ -1,7 +1,8 @@
 """What happens to one SQS record (design.md §4). Used by :mod:`pipeline_runtime.entry`.
 
 1. Parse the body. Not JSON, or not a JSON object -> DLQ with ``ap-error-kind=malformed``; handled.
-2. Work out the delivery: idempotency key, logical id (``ap-message-id``), ``ap-attempt``, redrive.
+2. Work out the delivery: idempotency key, logical id (``ap-message-id``), ``ap-attempt``, redrive
+   (built when first needed: the idempotency key, a send, a log line or ``current_delivery()``).
 3. Run the unit - business call, then its send - under Powertools idempotency when
    ``AP_IDEMPOTENCY_TABLE`` is set:
    * returns -> success; in a chain a returned dict goes to ``AP_NEXT_QUEUE_URL`` (None: nothing);
