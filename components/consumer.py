@@ -39,7 +39,13 @@ class StackContext:
 
 
 @dataclass(frozen=True)
-class RetryTier:
+class RetryTierQueue:
+    """One delay tier of a retry pipeline as deployed: the tier's queue and its delay in seconds.
+
+    The runtime's view of the same tier is `pipeline_runtime.settings.RetryTier` (URL and delay, read
+    from ``AP_RETRY_TIERS``); the runtime ships alone and never imports components.
+    """
+
     queue: aws.sqs.Queue
     delay: int
 
@@ -60,7 +66,7 @@ class ConsumerArgs:
     """What every consumer of the stack shares (region, layer, alarm topic, buckets)."""
     next_queue: aws.sqs.Queue | None = None
     """Chain: the next stage's queue that the business function's return value is sent to."""
-    retry_tiers: Sequence[RetryTier] = ()
+    retry_tiers: Sequence[RetryTierQueue] = ()
     """Retry pipeline: tier queues a transient failure escalates through, in order."""
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.config import AlarmThresholds, RetryPipeline
-from components.consumer import Consumer, ConsumerArgs, RetryTier, StackContext
+from components.consumer import Consumer, ConsumerArgs, RetryTierQueue, StackContext
 from components.queue import DeadLetteredQueue, DeadLetteredQueueArgs
 
 
@@ -45,7 +45,7 @@ class DelayedRetry(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        tiers = [RetryTier(queues.sources[f"retry-{i}"], delay) for i, delay in enumerate(p.delays, start=1)]
+        tiers = [RetryTierQueue(queues.sources[f"retry-{i}"], delay) for i, delay in enumerate(p.delays, start=1)]
         consumer = Consumer(
             name,
             ConsumerArgs(

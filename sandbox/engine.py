@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 from producer import RetryPolicy
 from sandbox.alarms import evaluate
+from sandbox.botocore_speed import memoised_user_agent_sanitising
 from sandbox.clients import AwsClients
 from sandbox.clock import Clock, RealClock, VirtualClock
 from sandbox.effects import observe_outcomes
@@ -35,6 +36,7 @@ from sandbox.invoke import FUNCTION_OUTPUT, Invoker, ensure_functions_on_path
 from sandbox.ledger import Ledger
 from sandbox.materialize import materialize
 from sandbox.messages import Message, MessageSpec, build, check_pipelines, load_file, load_samples
+from sandbox.moto_expression_cache import cached_expression_parsing
 from sandbox.moto_speed import depth_free_attribute_reads
 from sandbox.publish import Publisher
 from sandbox.report import RunInfo, build_report
@@ -185,6 +187,8 @@ def start(
             stack.enter_context(mock_aws())
             stack.enter_context(fifo_oldest_first())  # moto 5.2.5 FIFO order defect (sandbox/fifo_order.py)
             stack.enter_context(depth_free_attribute_reads())  # moto without its cost per queue depth (moto_speed.py)
+            stack.enter_context(cached_expression_parsing())  # DynamoDB expressions parsed once (moto_expression_cache)
+            stack.enter_context(memoised_user_agent_sanitising())  # User-Agent built faster (botocore_speed)
             virtual = VirtualClock()
             stack.enter_context(virtual.patch_moto())
             stack.enter_context(virtual.patch_powertools())

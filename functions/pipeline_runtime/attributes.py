@@ -81,8 +81,8 @@ def truncate_reason(text: str, limit: int = MAX_REASON_BYTES) -> str:
 
 def incoming_string(raw_attributes: Mapping[str, Any] | None, name: str) -> str | None:
     """The ``stringValue`` of an attribute in the Lambda SQS event shape, or None."""
-    attr = (raw_attributes or {}).get(name)
-    if not isinstance(attr, Mapping):
+    attr = raw_attributes.get(name) if raw_attributes else None
+    if attr is None or not isinstance(attr, Mapping):  # None first: most records lack most attributes
         return None
     value = attr.get("stringValue")
     return value if isinstance(value, str) and value != "" else None

@@ -7,7 +7,7 @@ running (``None`` outside one). Business functions rarely need it; the example h
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,9 +44,51 @@ class Delivery:
         return self.attempt + self.receive_count
 
 
-_current: ContextVar[Delivery | None] = ContextVar("pipeline_runtime_delivery", default=None)
+_new = object.__new__
+
+
+def new_delivery(
+    message_id: str,
+    key: str,
+    logical_id: str,
+    attempt: int,
+    receive_count: int,
+    group_id: str | None,
+    source_arn: str,
+    redrive: bool,
+    attributes: Mapping[str, Any],
+) -> Delivery:
+    """``Delivery(...)`` built once per record without the frozen dataclass's ``__init__``.
+
+    That ``__init__`` sets each field through ``object.__setattr__`` (frozen), which was the largest single
+    per-record cost of the runtime (bench/runtime_overhead.py). The fields go into the instance's
+    ``__dict__`` exactly as it would put them, so the object is the same: equal, same hash and repr,
+    still immutable (tests/functions/test_delivery.py).
+    """
+    delivery: Delivery = _new(Delivery)
+    delivery.__dict__.update(
+        {
+            "message_id": message_id,
+            "key": key,
+            "logical_id": logical_id,
+            "attempt": attempt,
+            "receive_count": receive_count,
+            "group_id": group_id,
+            "source_arn": source_arn,
+            "redrive": redrive,
+            "attributes": attributes,
+        }
+    )
+    return delivery
+
+
+_current: ContextVar[Delivery | Callable[[], Delivery] | None] = ContextVar("pipeline_runtime_delivery", default=None)
+"""The running record's Delivery, or what builds it on first use (most business functions never ask)."""
 
 
 def current_delivery() -> Delivery | None:
     """The delivery being processed by the calling business function, or None."""
-    return _current.get()
+    found = _current.get()
+    if found is None or isinstance(found, Delivery):
+        return found
+    return found()

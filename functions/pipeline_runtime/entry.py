@@ -55,29 +55,29 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     _cold_start = False
 
     records = list(event.get("Records") or [])
-    probe_failures = [
-        {"itemIdentifier": r.get("messageId", "")}
-        for r in records
-        if probes.probe_id(r) and not _probe(settings, r, logger)
-    ]
-    business_records = [r for r in records if not probes.probe_id(r)]
-    if len(business_records) < len(records):
+    probe_ids = [probes.probe_id(r) for r in records] if probes.any_probe(records) else []
+    probe_failures: list[dict[str, Any]] = []
+    if any(probe_ids):
+        probe_failures = [
+            {"itemIdentifier": r.get("messageId", "")}
+            for r, probe in zip(records, probe_ids, strict=True)
+            if probe and not _probe(settings, r, logger)
+        ]
+        business_records = [r for r, probe in zip(records, probe_ids, strict=True) if not probe]
         if not business_records:
             return {"batchItemFailures": probe_failures}
         event = {**event, "Records": business_records}
 
     business = loader.resolve(settings.handler)
     unit = idempotency.unit_for(settings, context) if settings.idempotency_table else None
-    record_handler = RecordProcessor(settings, business, logger, unit)
+    processor = RecordProcessor(settings, business, logger, unit)
 
     from aws_lambda_powertools.utilities.batch import process_partial_response
 
     response: dict[str, Any] = dict(
         process_partial_response(
             event=event,
-            # A bound method: Powertools inspects the handler's signature on every invocation, and that is
-            # cheaper for a method than for a callable instance (bench/runtime_overhead.py).
-            record_handler=record_handler.__call__,
+            record_handler=processor.record_handler(),  # a function with a ready signature (processing.py)
             processor=_processor(settings.fifo),
             context=context,
         )

@@ -29,5 +29,7 @@ def remove_outcome_listener(listener: OutcomeListener) -> None:
 
 
 def notify(scope: str, record: dict[str, Any], outcome: dict[str, Any] | None, error: str | None = None) -> None:
+    if not _listeners:  # the AWS case: called once per record, so nothing to copy or loop over
+        return
     for listener in tuple(_listeners):
         listener(scope, record, outcome, error)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from pipeline_runtime.settings import Settings
 
-__all__ = ["RECEIPT_PREFIX", "RECEIPT_TTL_SECONDS", "answer", "probe_id", "receipt_key"]
+__all__ = ["RECEIPT_PREFIX", "RECEIPT_TTL_SECONDS", "answer", "any_probe", "probe_id", "receipt_key"]
 
 RECEIPT_PREFIX = "probe#"
 RECEIPT_TTL_SECONDS = 3600
@@ -42,6 +42,11 @@ RECEIPT_TTL_SECONDS = 3600
 def probe_id(record: dict[str, Any]) -> str | None:
     """The probe id of a Lambda SQS record, or None for a business message."""
     return attrs.incoming_string(record.get("messageAttributes"), attrs.PROBE)
+
+
+def any_probe(records: list[dict[str, Any]]) -> bool:
+    """Whether some record carries the probe attribute at all: the cheap test run on every batch."""
+    return any(attrs.PROBE in (r.get("messageAttributes") or ()) for r in records)
 
 
 def receipt_key(probe: str) -> str:

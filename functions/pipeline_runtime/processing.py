@@ -1,7 +1,8 @@
 """What happens to one SQS record (design.md §4). Used by :mod:`pipeline_runtime.entry`.
 
 1. Parse the body. Not JSON, or not a JSON object -> DLQ with ``ap-error-kind=malformed``; handled.
-2. Work out the delivery: idempotency key, logical id (``ap-message-id``), ``ap-attempt``, redrive.
+2. Work out the delivery: idempotency key, logical id (``ap-message-id``), ``ap-attempt``, redrive
+   (built when first needed: the idempotency key, a send, a log line or ``current_delivery()``).
 3. Run the unit - business call, then its send - under Powertools idempotency when
    ``AP_IDEMPOTENCY_TABLE`` is set:
    * returns -> success; in a chain a returned dict goes to ``AP_NEXT_QUEUE_URL`` (None: nothing);
@@ -19,14 +20,17 @@ restarts at 0 - so an earlier stored outcome (e.g. "dead-lettered as permanent")
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pipeline_runtime import attributes as attrs
 from pipeline_runtime import clients, hooks, large_messages
 from pipeline_runtime.dead_letter import dead_letter
-from pipeline_runtime.delivery import REDRIVE_MARK, Delivery, _current
+from pipeline_runtime.delivery import REDRIVE_MARK, Delivery, _current, new_delivery
 from pipeline_runtime.errors import ConfigurationError, PermanentError
 from pipeline_runtime.forwarding import encode_result, escalate, forward
 
@@ -105,17 +109,33 @@ class RecordProcessor:
         self.logger = logger
         self.unit = unit
         self.key_expression = compile_key_expression(settings.idempotency_key) if settings.idempotency_key else None
+        self.scope = settings.scope  # read per record by the outcome listeners: built once per invocation
 
     # -- the record handler ------------------------------------------------------------------
     def __call__(self, record: SQSRecord) -> dict[str, Any]:
         """Handle one record and tell the outcome listeners (hooks.py) what was decided."""
-        try:
-            outcome = self._handle(record)
-        except Exception as exc:
-            hooks.notify(self.settings.scope, record.raw_event, None, f"{type(exc).__name__}: {exc}")
-            raise
-        hooks.notify(self.settings.scope, record.raw_event, outcome)
-        return outcome
+        return self.record_handler()(record)
+
+    def record_handler(self) -> Callable[[SQSRecord], dict[str, Any]]:
+        """This processor as the function Powertools calls per record.
+
+        Powertools reads the handler's signature on every invocation (to pass ``lambda_context`` if
+        asked); a bound method or callable instance costs it two signature builds, a function carrying
+        its ``__signature__`` none (bench/runtime_overhead.py).
+        """
+        handle, scope, notify = self._handle, self.scope, hooks.notify
+
+        def record_handler(record: SQSRecord) -> dict[str, Any]:
+            try:
+                outcome = handle(record)
+            except Exception as exc:
+                notify(scope, record.raw_event, None, f"{type(exc).__name__}: {exc}")
+                raise
+            notify(scope, record.raw_event, outcome)
+            return outcome
+
+        record_handler.__signature__ = _RECORD_HANDLER_SIGNATURE  # type: ignore[attr-defined]
+        return record_handler
 
     def _handle(self, record: SQSRecord) -> dict[str, Any]:
         raw = record.raw_event
@@ -123,14 +143,17 @@ class RecordProcessor:
         body_text = body if isinstance(body, str) else ""
         content, problem = self._content(raw, body_text)
         parsed, problem = _parse(content) if problem is None else (None, problem)
-        delivery = self._delivery(record, parsed)
-
-        def job() -> dict[str, Any]:
-            return self._run(delivery, body_text, parsed, problem)
+        delivery = _DeliveryOnDemand(self._delivery, raw, parsed)
+        if self.unit is not None or self.key_expression is not None:
+            delivery()  # needed now (the key), or its key-expression warning is due now, as the record starts
 
         transient: Exception | None = None
         try:
-            outcome = job() if self.unit is None else self.unit(idempotency_key=delivery.key, job=job)
+            if self.unit is None:
+                outcome = self._run(delivery, body_text, parsed, problem)
+            else:
+                job = functools.partial(self._run, delivery, body_text, parsed, problem)
+                outcome = self.unit(idempotency_key=delivery().key, job=job)
         except BusinessFailure as failure:
             transient = failure.error
         except Exception as exc:
@@ -138,22 +161,22 @@ class RecordProcessor:
                 "record failed in the runtime; reported for retry",
                 extra={
                     "decision": "report-failure",
-                    "message_id": delivery.message_id,
-                    "ap_message_id": delivery.logical_id,
+                    "message_id": delivery().message_id,
+                    "ap_message_id": delivery().logical_id,
                     "error": f"{type(exc).__name__}: {exc}",
                 },
                 exc_info=exc,
             )
             raise
         if transient is not None:  # handled outside the except block: no BusinessFailure context
-            return self._transient(delivery, body_text, transient)
+            return self._transient(delivery(), body_text, transient)
         if outcome.get("duplicate"):
             self.logger.info(
                 "duplicate delivery; already processed",
                 extra={
                     "decision": "skip-duplicate",
-                    "message_id": delivery.message_id,
-                    "ap_message_id": delivery.logical_id,
+                    "message_id": delivery().message_id,
+                    "ap_message_id": delivery().logical_id,
                     "stored_outcome": outcome.get("outcome"),
                 },
             )
@@ -177,8 +200,7 @@ class RecordProcessor:
         except large_messages.LargeMessageError as exc:
             return body, str(exc)
 
-    def _delivery(self, record: SQSRecord, parsed: dict[str, Any] | None) -> Delivery:
-        raw = record.raw_event
+    def _delivery(self, raw: dict[str, Any], parsed: dict[str, Any] | None) -> Delivery:
         incoming = raw.get("messageAttributes") or {}
         system = raw.get("attributes") or {}
         message_id = str(raw.get("messageId") or "")
@@ -204,27 +226,29 @@ class RecordProcessor:
             key = _strip_generation(key) + generation
             logical_id = _strip_generation(logical_id) + generation
 
-        return Delivery(
-            message_id=message_id,
-            key=key,
-            logical_id=logical_id,
-            attempt=attempt,
-            receive_count=_int(system.get("ApproximateReceiveCount"), 1),
-            group_id=system.get("MessageGroupId") or None,
-            source_arn=str(raw.get("eventSourceARN") or ""),
-            redrive=redrive,
-            attributes=incoming,
+        return new_delivery(
+            message_id,
+            key,
+            logical_id,
+            attempt,
+            _int(system.get("ApproximateReceiveCount"), 1),
+            system.get("MessageGroupId") or None,
+            str(raw.get("eventSourceARN") or ""),
+            redrive,
+            incoming,
         )
 
-    def _run(self, delivery: Delivery, body: str, parsed: dict[str, Any] | None, problem: str | None) -> dict[str, Any]:
+    def _run(
+        self, delivery: _DeliveryOnDemand, body: str, parsed: dict[str, Any] | None, problem: str | None
+    ) -> dict[str, Any]:
         """The unit of work; its outcome is what the idempotency store remembers."""
         if parsed is None:
-            return self._dead_letter(delivery, body, "malformed", problem or "malformed body")
+            return self._dead_letter(delivery(), body, "malformed", problem or "malformed body")
         token = _current.set(delivery)
         try:
             result = self.business(parsed)
         except PermanentError as exc:
-            return self._dead_letter(delivery, body, "permanent", str(exc) or type(exc).__name__)
+            return self._dead_letter(delivery(), body, "permanent", str(exc) or type(exc).__name__)
         except Exception as exc:
             raise BusinessFailure(exc) from exc
         finally:
@@ -234,12 +258,12 @@ class RecordProcessor:
             return {"outcome": "succeeded"}
         if not isinstance(result, dict):
             reason = f"chain stage returned {type(result).__name__}; it must return a dict or None"
-            return self._dead_letter(delivery, body, "permanent", reason)
+            return self._dead_letter(delivery(), body, "permanent", reason)
         try:
             next_body = encode_result(result)
         except (TypeError, ValueError) as exc:
-            return self._dead_letter(delivery, body, "permanent", f"result is not JSON-serialisable: {exc}")
-        sent = forward(self.settings, delivery, next_body, self.logger)
+            return self._dead_letter(delivery(), body, "permanent", f"result is not JSON-serialisable: {exc}")
+        sent = forward(self.settings, delivery(), next_body, self.logger)
         return {"outcome": "forwarded", "next_message_id": sent}
 
     def _dead_letter(self, delivery: Delivery, body: str, kind: Any, reason: str) -> dict[str, Any]:
@@ -267,3 +291,34 @@ class RecordProcessor:
             return move()
         # The move is its own idempotent unit (one per attempt), so a redelivered record is not moved twice.
         return self.unit(idempotency_key=f"{delivery.key}~escalate:{delivery.attempt}", job=move)
+
+
+class _DeliveryOnDemand:
+    """A record's :class:`Delivery`, built the first time it is needed, then the same object.
+
+    A record that succeeds without idempotency never needs it unless its business function calls
+    ``current_delivery()``; building it was a large part of the runtime's per-record cost.
+    """
+
+    __slots__ = ("_build", "_delivery", "_parsed", "_raw")
+
+    def __init__(
+        self,
+        build: Callable[[dict[str, Any], dict[str, Any] | None], Delivery],
+        raw: dict[str, Any],
+        parsed: dict[str, Any] | None,
+    ) -> None:
+        self._build, self._raw, self._parsed = build, raw, parsed
+        self._delivery: Delivery | None = None
+
+    def __call__(self) -> Delivery:
+        if self._delivery is None:
+            self._delivery = self._build(self._raw, self._parsed)
+        return self._delivery
+
+
+def _record_handler_prototype(record: SQSRecord) -> dict[str, Any]:
+    raise NotImplementedError  # only its signature is used
+
+
+_RECORD_HANDLER_SIGNATURE = inspect.signature(_record_handler_prototype)

@@ -388,6 +388,15 @@ def reference_name(value: str) -> str | None:
     return None
 
 
+def not_known_yet(resource: Resource, attr: str) -> bool:
+    """A computed attribute (``arn``, ``url``, ``id``) a preview cannot show yet: unknown, or absent.
+
+    A first ``pulumi preview`` shows a resource it has not created with its computed outputs either
+    as unknowns or not at all (only its inputs); after ``pulumi up`` they are always there.
+    """
+    return attr not in resource.props or resource.props[attr] is UNKNOWN
+
+
 class Stack:
     """All resources of one stack, indexed, with reference resolution."""
 
@@ -402,15 +411,16 @@ class Stack:
         return self.by_urn.get(urn)
 
     def has_unknown(self, types: Iterable[str], attr: str) -> bool:
-        """Whether some resource of ``types`` has ``attr`` unknown (a preview before it exists)."""
+        """Whether some resource of ``types`` has ``attr`` not known yet (a preview before it exists)."""
         wanted = tuple(types)
-        return any(r.get(attr) is UNKNOWN for r in self.resources if r.type in wanted)
+        return any(not_known_yet(r, attr) for r in self.resources if r.type in wanted)
 
     def matching(self, value: Any, types: Iterable[str], attrs: Iterable[str]) -> list[Resource]:
         """Resources of ``types`` whose (known) attribute in ``attrs`` equals the known ``value``.
 
-        A literal ARN/URL also matches, by name, a resource whose ARN/URL is still unknown (preview):
-        ``"arn:aws:sqs:us-east-1:111122223333:jobs-dlq"`` finds the queue named ``jobs-dlq``.
+        A literal ARN/URL also matches, by name, a resource whose ARN/URL is not known yet (preview:
+        unknown or absent): ``"arn:aws:sqs:us-east-1:111122223333:jobs-dlq"`` finds the queue named
+        ``jobs-dlq``.
         """
         if isinstance(value, list):
             return [r for item in value for r in self.matching(item, types, attrs)]
@@ -427,13 +437,13 @@ class Stack:
         return [
             r
             for r in self.resources
-            if r.type in wanted and r.get("name") == name and any(r.get(a) is UNKNOWN for a in keys)
+            if r.type in wanted and r.get("name") == name and any(not_known_yet(r, a) for a in keys)
         ]
 
     def unresolvable(self, value: Any, types: Iterable[str], attrs: Iterable[str]) -> bool:
         """A reference that matches nothing, but might once values are known (so: cannot judge yet).
 
-        True for an unknown value, and for a literal while some candidate's ``attrs`` are unknown.
+        True for an unknown value, and for a literal while some candidate's ``attrs`` are not known yet.
         """
         if isinstance(value, list):
             return any(self.unresolvable(v, types, attrs) for v in value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -86,3 +87,32 @@ def test_retry_tiers_are_validated(tiers, problem):
 
 def test_empty_tier_list_is_a_retry_pipeline_without_tiers():
     assert Settings.from_env(BASE | {"AP_RETRY_TIERS": "[]"}).retry_tiers == ()
+
+
+def test_process_environment_reads_what_os_environ_reads(monkeypatch):
+    from pipeline_runtime.settings import _process_environment
+
+    monkeypatch.setenv("AP_TEST_SET", "value")
+    monkeypatch.setenv("AP_TEST_EMPTY", "")
+    monkeypatch.setenv("AP_TEST_ACCENT", "café-ü")
+    monkeypatch.delenv("AP_TEST_UNSET", raising=False)
+    names = ("AP_TEST_SET", "AP_TEST_EMPTY", "AP_TEST_ACCENT", "AP_TEST_UNSET")
+    assert _process_environment(names) == tuple(os.environ.get(n) for n in names) == (
+        "value", "", "café-ü", None
+    )
+
+
+def test_from_env_follows_every_change_of_the_environment_and_parses_a_set_of_values_once(monkeypatch):
+    for name, value in BASE.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AP_IDEMPOTENCY_TABLE", raising=False)
+    first = Settings.from_env()
+    assert Settings.from_env() is first  # same values: parsed once
+    monkeypatch.setenv("AP_IDEMPOTENCY_TABLE", "t")
+    assert Settings.from_env().idempotency_table == "t"
+    monkeypatch.delenv("AP_IDEMPOTENCY_TABLE")
+    assert Settings.from_env() is first
+    monkeypatch.setenv("AP_FIFO", "maybe")
+    for _ in range(2):  # an error is raised on every call, never remembered as a result
+        with pytest.raises(ConfigurationError, match="AP_FIFO must be 'true' or 'false', got 'maybe'"):
+            Settings.from_env()

@@ -6,7 +6,7 @@ import json
 
 import pulumi
 
-from components.consumer import Consumer, ConsumerArgs, RetryTier
+from components.consumer import Consumer, ConsumerArgs, RetryTierQueue
 from components.queue import DeadLetteredQueue, DeadLetteredQueueArgs
 from tests.infra.builders import ALARM_TOPIC, REGION, THRESHOLDS, consumer, stack_context, statements
 
@@ -29,7 +29,7 @@ def _wired(settings=None, *, next_stage: bool = False, delays: tuple[int, ...] =
                 "ap-test-next", consumer(), alarm_topic_arn=ALARM_TOPIC, alarms=THRESHOLDS
             ),
         )
-    tiers = [RetryTier(queues.sources[f"retry-{i}"], d) for i, d in enumerate(delays, start=1)]
+    tiers = [RetryTierQueue(queues.sources[f"retry-{i}"], d) for i, d in enumerate(delays, start=1)]
     c = Consumer(
         "c",
         ConsumerArgs(

@@ -29,8 +29,8 @@ def up(program: str, **config: Any) -> list[Violation]:
     return evaluate(capture(program, **config))
 
 
-def preview(crossguard: Any, program: str, **config: Any) -> list[Any]:
-    return crossguard.run(simulated_preview(capture(program, **config).resources))
+def preview(crossguard: Any, program: str, *, computed_absent: bool = False, **config: Any) -> list[Any]:
+    return crossguard.run(simulated_preview(capture(program, **config).resources, computed_absent=computed_absent))
 
 
 def of(found: list[Any], policy: str) -> list[Any]:
@@ -131,6 +131,22 @@ def test_case4_managed_policy_judged_by_statements_not_name():
 
 def test_case5_literal_dlq_arn_is_resolved_by_name_in_preview(crossguard):
     assert preview(crossguard, "retry_team") == []
+
+
+def test_literal_dlq_arn_matches_the_named_queue_when_preview_shows_no_arn_at_all(crossguard):
+    """A first preview may show a queue it has not created by its inputs only (no ``arn`` key): the literal
+    ``arn:aws:sqs:<region>:<account>:payments-dlq`` still names the queue called payments-dlq, so neither the
+    retry queue ("not a queue of this stack") nor the DLQ ("no redrive policy") is reported."""
+    found = preview(crossguard, "retry_team", computed_absent=True)
+    assert mandatory(found) == [], [v.message for v in found]
+    assert of(found, "preview-unresolved-reference") == []  # resolved, not merely excused
+
+
+def test_literal_dlq_arn_naming_no_queue_is_advisory_when_preview_shows_no_arn(crossguard):
+    reported = preview(crossguard, "retry_team", computed_absent=True, dlqTarget="payments-dead")
+    assert mandatory(reported) == []
+    [advisory] = of(reported, "preview-unresolved-reference")
+    assert "cannot tell during this preview which queue the redrive policy targets" in advisory.message
 
 
 def test_case5_unresolvable_literal_dlq_is_advisory_in_preview_mandatory_after_up(crossguard):

@@ -448,6 +448,21 @@ def test_literal_dlq_arn_in_preview_resolves_by_name(stack, crossguard):
     assert crossguard.run(stack.resources) == []
 
 
+def test_literal_dlq_arn_in_preview_resolves_by_name_when_arns_are_absent(stack, crossguard):
+    """A preview may show a queue it has not created without any ``arn`` key (inputs only): still matched."""
+    stack.preview()
+    for resource in stack.resources:
+        if resource["type"] == "aws:sqs/queue:Queue":
+            for key in ("arn", "url", "id"):
+                resource["props"].pop(key, None)
+    stack["orders-billing-queue"]["property_dependencies"] = {}
+    stack.props("orders-billing-queue")["redrivePolicy"] = json.dumps(
+        {"deadLetterTargetArn": stack.queue_arn("orders-billing-dlq"), "maxReceiveCount": 5}
+    )
+    reported = crossguard.run(stack.resources, only="sqs-queue-has-redrive-policy")
+    assert reported == [], [r.message for r in reported]
+
+
 def test_literal_dlq_arn_that_matches_nothing_in_preview_is_advisory(stack, crossguard):
     stack.preview()
     stack["orders-billing-queue"]["property_dependencies"] = {}

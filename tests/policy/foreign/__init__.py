@@ -140,10 +140,11 @@ def _run(program: str, config_json: str) -> list[CapturedResource]:
 _KNOWN_IN_PREVIEW = ("name", "bucket")
 
 
-def simulated_preview(resources: list[Any]) -> list[dict[str, Any]]:
+def simulated_preview(resources: list[Any], *, computed_absent: bool = False) -> list[dict[str, Any]]:
     """What CrossGuard sees on a first preview: inputs as written (auto-names included), every other
-    computed attribute unknown, and a property built from another resource (it has property dependencies)
-    unknown when it embeds one of the stack's computed values (ARN, URL, provider id)."""
+    computed attribute unknown (or, with ``computed_absent``, not there at all: a resource the preview has
+    not created, shown by its inputs only), and a property built from another resource (it has property
+    dependencies) unknown when it embeds one of the stack's computed values (ARN, URL, provider id)."""
     computed = {
         value
         for r in resources
@@ -173,8 +174,9 @@ def simulated_preview(resources: list[Any]) -> list[dict[str, Any]]:
     for r in resources:
         props = {key: blank(value) if r.property_dependencies.get(key) else value for key, value in r.inputs.items()}
         for key, value in r.outputs.items():
-            if key not in props:
-                props[key] = value if key in _KNOWN_IN_PREVIEW else UNKNOWN_STRING_VALUE
+            if key in props or (computed_absent and key not in _KNOWN_IN_PREVIEW):
+                continue
+            props[key] = value if key in _KNOWN_IN_PREVIEW else UNKNOWN_STRING_VALUE
         previews.append(
             {
                 "type": r.type,

@@ -1,0 +1,149 @@
+"""Take the re-parsing cost out of moto's DynamoDB expressions, without changing what moto answers.
+
+Most of a sandbox run's API calls are Powertools idempotency calls (PutItem with a ConditionExpression,
+UpdateItem with an UpdateExpression, DeleteItem), and moto 5.2.5 parses the same few expression strings
+again on every call, twice (once in the response layer to check placeholders, once in the model):
+
+- `ConditionExpressionParser._lex_condition_expression` splits the string into tokens with a list of
+  regular expressions per token. The tokens are a pure function of the string: the attribute names and
+  values are looked up only in the next step (`_parse_paths`), so caching the tokens per string keeps
+  every lookup, error and `Op` built per call. The cached tokens are immutable `Node` tuples whose empty
+  `children` lists no step appends to; each call gets its own `deque` of them (the parser pops it).
+- `UpdateExpressionParser.make` builds an AST that is also a pure function of the string. Its callers
+  only read it (`find_clauses`) or hand it to `UpdateExpressionValidator`, which validates and executes
+  a `deepcopy` of it (`Validator.__init__`), so one parsed tree per string can be shared; that copy is
+  made from the tree's pickle, taken once (`_ParsedUpdateExpressions.deepcopy`).
+- `DepthFirstTraverser.traverse` (ten passes per UpdateItem) rebuilds the processor's class map twice
+  per visited node (`nodes_to_be_processed`, `process`); every moto processor's `_processing_map` returns
+  the same constant map, so it is built once per pass here, visiting nodes in the same order with the
+  same `pre_processing_of_child` hook and the same in-place child replacement.
+
+`cached_expression_parsing()` applies this to the in-process sandbox only (engine.py), like
+`moto_speed.py` does for SQS. `tests/sandbox/test_moto_expression_cache.py` runs Powertools-shaped and
+edge-case calls against plain and patched moto and checks identical items, ConditionalCheckFailed
+outcomes, returned attributes and error messages.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import importlib
+import pickle
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+CACHE_SIZE = 512
+"""Distinct expression strings kept per cache: a program uses a handful; generated ones must not grow it."""
+
+
+def _cached_lexer(parser_class: Any) -> Callable[[Any], deque[Any]]:
+    original = parser_class.__dict__["_lex_condition_expression"]
+
+    @functools.lru_cache(maxsize=CACHE_SIZE)
+    def tokens(expression: str) -> tuple[Any, ...]:
+        probe = parser_class(expression, None, None)  # lexing reads only the expression string
+        return tuple(original(probe))
+
+    @functools.wraps(original)
+    def lex(self: Any) -> deque[Any]:
+        return deque(tokens(self.condition_expression))
+
+    return lex
+
+
+class _ParsedUpdateExpressions:
+    """One parsed tree per UpdateExpression string, and a fast copy of it for the validator.
+
+    `UpdateExpressionValidator` deep-copies the tree it is given before it substitutes placeholders;
+    for a tree from this cache the copy is made from the tree's pickle, taken once when it was parsed
+    (same objects, same classes, same sharing as `deepcopy`, about ten times faster). Anything else
+    goes to `copy.deepcopy` as before. At most CACHE_SIZE strings are kept; later ones parse each time.
+    """
+
+    def __init__(self, parse: Callable[[str], Any]) -> None:
+        self._parse = parse
+        self._by_text: dict[str, tuple[Any, bytes]] = {}
+        self._by_id: dict[int, tuple[Any, bytes]] = {}
+
+    def make(self, expression: str) -> Any:
+        if (hit := self._by_text.get(expression)) is not None:
+            return hit[0]
+        tree = self._parse(expression)
+        if len(self._by_text) < CACHE_SIZE:
+            entry = (tree, pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL))
+            self._by_text[expression] = entry
+            self._by_id[id(tree)] = entry  # the tree stays alive in _by_text, so its id stays its own
+        return tree
+
+    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        hit = self._by_id.get(id(value))
+        if hit is not None and hit[0] is value and memo is None:
+            return pickle.loads(hit[1])  # bytes this process pickled itself
+        return copy.deepcopy(value, memo)
+
+    def make_classmethod(self) -> Any:
+        """`make` as moto calls it: `UpdateExpressionParser.make(expression_str)`."""
+
+        def make(cls: type, expression_str: str) -> Any:
+            return self.make(expression_str)
+
+        return classmethod(make)
+
+
+def _single_map_traverse(node_type: Any) -> Callable[[Any, Any], Any]:
+    def traverse(self: Any, root: Any) -> Any:
+        processors = tuple(self._processing_map().items())
+        processed_types = tuple(node_class for node_class, _ in processors)
+        before_child = self.pre_processing_of_child
+
+        def visit(node: Any, child_id: int) -> Any:
+            if isinstance(node, node_type):
+                parent_node = node.parent
+                if node.children is not None:
+                    for i, child_node in enumerate(node.children):
+                        before_child(node, i)
+                        visit(child_node, i)
+                if isinstance(node, processed_types):
+                    for node_class, process in processors:  # the first class that matches, as moto's `process`
+                        if isinstance(node, node_class):
+                            node = process(node)
+                            break
+                    node.parent = parent_node
+                    if parent_node:
+                        parent_node.children[child_id] = node
+            return node
+
+        return visit(root, -1)
+
+    return traverse
+
+
+@contextmanager
+def cached_expression_parsing() -> Iterator[None]:
+    """Patch moto's in-process DynamoDB expression parsing as the module docstring says; restore it on exit."""
+    # moto's dynamodb modules are untyped (`# type: ignore` at their top): reach them as Any
+    comparisons: Any = importlib.import_module("moto.dynamodb.comparisons")
+    ast_nodes: Any = importlib.import_module("moto.dynamodb.parsing.ast_nodes")
+    expressions: Any = importlib.import_module("moto.dynamodb.parsing.expressions")
+    validators: Any = importlib.import_module("moto.dynamodb.parsing.validators")
+
+    saved: list[tuple[Any, str, Any]] = []
+
+    def replace(owner: Any, name: str, value: Any) -> None:
+        saved.append((owner, name, owner.__dict__[name]))
+        setattr(owner, name, value)
+
+    parser_class = comparisons.ConditionExpressionParser
+    replace(parser_class, "_lex_condition_expression", _cached_lexer(parser_class))
+    updates = _ParsedUpdateExpressions(expressions.UpdateExpressionParser.make)
+    replace(expressions.UpdateExpressionParser, "make", updates.make_classmethod())
+    replace(validators, "deepcopy", updates.deepcopy)
+    replace(ast_nodes.DepthFirstTraverser, "traverse", _single_map_traverse(ast_nodes.Node))
+    try:
+        yield
+    finally:
+        for owner, name, original in reversed(saved):
+            setattr(owner, name, original)
