@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from botocore.exceptions import (
@@ -95,7 +96,11 @@ if TYPE_CHECKING:
 def _common_arguments() -> _Parser:
     """What every command takes: the stack and where its queues are."""
     common = _Parser(add_help=False)
-    common.add_argument("--stack", required=True, help="stack name (Pulumi.<stack>.yaml), e.g. dev")
+    common.add_argument("--stack", required=True,
+                        help="stack name (Pulumi.<stack>.yaml in --project-dir), e.g. dev, or a stack file's path")
+    common.add_argument("--project-dir", type=Path, metavar="DIR",
+                        help="directory of the Pulumi.<stack>.yaml files (default: $ASYNC_PIPELINES_PROJECT_DIR, "
+                        "else this project)")
     common.add_argument("--region", help="AWS region (default: the stack's aws:region)")
     common.add_argument("--endpoint-url", help="SQS endpoint of an emulator (moto server, LocalStack)")
     common.add_argument("--profile", help="AWS profile (default: the default boto3 credential chain)")
@@ -205,7 +210,7 @@ class Resolved:
 
 def _setup(args: argparse.Namespace, check: Callable[[], None] = lambda: None) -> tuple[StackTargets, SQSClient]:
     """Targets first (bad names fail before any AWS call), then `check`, then the client."""
-    targets = load_targets(args.stack, args.pipeline, args.consumer)
+    targets = load_targets(args.stack, args.pipeline, args.consumer, args.project_dir)
     if not targets.targets:
         raise TargetError(f"stack {args.stack!r} has no DLQs")
     check()
@@ -460,6 +465,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ValueError as exc:  # a stack that cannot be read: stack_capture's lines (imported late: Pulumi is slow)
+        from stack_capture.stack_errors import StackUnreadable, report
+
+        if isinstance(exc, StackUnreadable):
+            return report(exc)
+        raise
 
 
 if __name__ == "__main__":

@@ -88,8 +88,24 @@ def _port(text: str) -> int:
     return value
 
 
+STACK_HELP = "stack name (Pulumi.<stack>.yaml in --project-dir) or a stack file's path (default: dev)"
+PROJECT_DIR_HELP = (
+    "directory of the Pulumi.<stack>.yaml files (default: $ASYNC_PIPELINES_PROJECT_DIR, else this project); "
+    "its __main__.py, if it has one, is the program"
+)
+
+
+def add_stack_arguments(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
+    """`--stack` and `--project-dir`, the same for every command that reads a stack."""
+    if required:
+        parser.add_argument("--stack", required=True, help=STACK_HELP.replace(" (default: dev)", ""))
+    else:
+        parser.add_argument("--stack", default="dev", help=STACK_HELP)
+    parser.add_argument("--project-dir", type=Path, metavar="DIR", help=PROJECT_DIR_HELP)
+
+
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", default="dev", help="stack name: Pulumi.<stack>.yaml (default: dev)")
+    add_stack_arguments(parser)
     parser.add_argument("--port", type=_port, default=8080, help="HTTP port on 127.0.0.1 (default 8080; 0 = any)")
     parser.add_argument("--aws-port", type=_port, metavar="N",
                         help="also serve the emulator's AWS API on http://127.0.0.1:N (boto3, aws --endpoint-url, "
@@ -101,7 +117,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", default="dev", help="stack name: Pulumi.<stack>.yaml (default: dev)")
+    add_stack_arguments(parser)
     source = parser.add_argument_group("messages")
     source.add_argument("--messages", type=Path, metavar="FILE.jsonl",
                         help='one JSON object per line: {"pipeline", "body", "attributes", "group"} '
@@ -218,15 +234,13 @@ def _progress_bar(enabled: bool) -> Any:
 def run_command(args: argparse.Namespace) -> int:
     """`sandbox run`: 0 ok, 1 lost or not drained, 2 bad input."""
     from botocore.exceptions import BotoCoreError
-    from pulumi.errors import RunError
     from rich.console import Console
 
-    from components.config import ConfigError
     from sandbox.clients import EndpointUnreachable
     from sandbox.engine import Progress, RunOptions, SandboxError, run
     from sandbox.messages import MessageError
     from sandbox.report import render
-    from stack_capture import UnknownStackError
+    from stack_capture.stack_errors import report_stack_error, stack_error_types
 
     if args.json is not None:
         try:
@@ -246,6 +260,7 @@ def run_command(args: argparse.Namespace) -> int:
         with _open_or_none(args.function_logs) as logs:
             options = RunOptions(
                 stack=args.stack,
+                project_dir=args.project_dir,
                 endpoint_url=args.endpoint_url,
                 messages_file=args.messages,
                 count=args.count,
@@ -266,10 +281,10 @@ def run_command(args: argparse.Namespace) -> int:
                     result = run(options)
             else:
                 result = run(options)
-    except (UnknownStackError, MessageError, SandboxError, EndpointUnreachable) as exc:
+    except stack_error_types() as exc:
+        return report_stack_error(args.stack, exc)
+    except (MessageError, SandboxError, EndpointUnreachable) as exc:
         return _error(str(exc))
-    except (ConfigError, RunError) as exc:
-        return _error(f"stack {args.stack!r}: {exc}")
     except BotoCoreError as exc:
         where = f" at {args.endpoint_url}" if args.endpoint_url else ""
         return _error(f"AWS emulator{where} failed: {exc}")
@@ -288,11 +303,8 @@ def serve_command(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from pulumi.errors import RunError
-
-    from components.config import ConfigError
     from sandbox.serve import PortInUse, ServeOptions, serve
-    from stack_capture import UnknownStackError
+    from stack_capture.stack_errors import report_stack_error, stack_error_types
 
     stop = threading.Event()
 
@@ -309,13 +321,14 @@ def serve_command(args: argparse.Namespace) -> int:
 
     try:
         with _open_or_none(args.function_logs) as logs:
-            options = ServeOptions(stack=args.stack, port=args.port, aws_port=args.aws_port, api_key=args.api_key,
+            options = ServeOptions(stack=args.stack, project_dir=args.project_dir, port=args.port,
+                                   aws_port=args.aws_port, api_key=args.api_key,
                                    function_logs=logs)
             serve(options, stop, ready)
-    except (PortInUse, UnknownStackError) as exc:
+    except stack_error_types() as exc:
+        return report_stack_error(args.stack, exc)
+    except PortInUse as exc:
         return _error(str(exc))
-    except (ConfigError, RunError) as exc:
-        return _error(f"stack {args.stack!r}: {exc}")
     except OSError as exc:
         return _error(f"{exc.filename or ''}: {exc.strerror or exc}")
     finally:

@@ -14,7 +14,15 @@ from stack_capture.capture import cached_capture, capture_stack, engine_value
 from stack_capture.mocks import ACCOUNT_ID, AwsMocks
 from stack_capture.model import Capture, CapturedResource, PipelineOutputs
 from stack_capture.pulumi_internals import PulumiInternalsChanged, install_mocks
-from stack_capture.stack_files import PROJECT_DIR, UnknownStackError, load_stack_config, stack_names
+from stack_capture.stack_files import (
+    PROJECT_DIR,
+    StackFileError,
+    UnknownStackError,
+    load_stack_config,
+    project_dir,
+    read_stack,
+    stack_names,
+)
 
 __all__ = [
     "ACCOUNT_ID",
@@ -24,11 +32,14 @@ __all__ = [
     "CapturedResource",
     "PipelineOutputs",
     "PulumiInternalsChanged",
+    "StackFileError",
     "UnknownStackError",
     "cached_capture",
     "capture_stack",
     "engine_value",
     "install_mocks",
     "load_stack_config",
+    "project_dir",
+    "read_stack",
     "stack_names",
 ]

@@ -52,7 +52,9 @@ def _groups(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", default="dev", help="stack name: Pulumi.<stack>.yaml (default: dev)")
+    from sandbox.__main__ import add_stack_arguments
+
+    add_stack_arguments(parser)
     volume = parser.add_argument_group("volume")
     volume.add_argument("--messages-per-month", type=_count, metavar="N",
                         help=f"messages published into each enabled pipeline (default {DEFAULT_MESSAGES_PER_MONTH:,}"
@@ -121,13 +123,12 @@ def main(args: argparse.Namespace) -> int:
     if args.diff:
         return diff_command(*args.diff)
     from botocore.exceptions import BotoCoreError
-    from pulumi.errors import RunError
     from rich.console import Console
 
-    from components.config import ConfigError
     from sandbox.engine import SandboxError
     from sandbox.messages import MessageError
-    from stack_capture import UnknownStackError, capture_stack
+    from stack_capture import capture_stack
+    from stack_capture.stack_errors import report_stack_error, stack_error_types
 
     from .capacity import capacities
     from .drivers import top_drivers
@@ -138,7 +139,7 @@ def main(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     try:
-        capture = capture_stack(args.stack)
+        capture = capture_stack(args.stack, project_dir=args.project_dir)
         volumes = volumes_for(args.stack, capture.enabled_pipelines, capture.disabled_pipelines,
                               args.messages_per_month, args.volume)
         if args.json is not None:
@@ -151,10 +152,10 @@ def main(args: argparse.Namespace) -> int:
                 f"no messages were measured for pipeline(s) {', '.join(unmeasured)} of stack {args.stack!r}: "
                 "pass --messages FILE.jsonl with messages for them (or --volume NAME=0)"
             )
-    except (CostInputError, UnknownStackError, MessageError, SandboxError) as exc:
+    except stack_error_types() as exc:
+        return report_stack_error(args.stack, exc)
+    except (CostInputError, MessageError, SandboxError) as exc:
         return _error(str(exc))
-    except (ConfigError, RunError) as exc:
-        return _error(f"stack {args.stack!r}: {exc}")
     except BotoCoreError as exc:
         return _error(f"sandbox run failed: {exc}")
     except OSError as exc:
