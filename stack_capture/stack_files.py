@@ -150,7 +150,8 @@ def parse_stack_text(text: str, name: str, path: Path) -> StackFile:
         context = ""
         if exc.context and exc.problem:
             started = exc.context_mark
-            at = f" at line {started.line + 1}" if started is not None and started.line != mark.line else ""
+            moved = started is not None and (mark is None or started.line != mark.line)
+            at = f" at line {started.line + 1}" if started is not None and moved else ""
             context = f" ({' '.join(exc.context.split())}{at})"
         raise StackFileError([f"{_where(display, mark) if mark else display}: {what}{context}"]) from None
     except yaml.YAMLError as exc:
