@@ -52,7 +52,9 @@ def capture_for_cli(stack: str, project_dir: Path | str | None = None, **kwargs:
     import stack_capture  # the package's name, so that a test's stand-in for capture_stack applies
 
     try:
-        return stack_capture.capture_stack(stack, project_dir=project_dir, **kwargs)
+        if project_dir is not None:
+            kwargs["project_dir"] = project_dir
+        return stack_capture.capture_stack(stack, **kwargs)
     except stack_error_types() as error:
         raise StackUnreadable(stack_error_lines(stack, error)) from None
 

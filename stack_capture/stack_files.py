@@ -140,7 +140,7 @@ def parse_stack_text(text: str, name: str, path: Path) -> StackFile:
     display = display_path(path)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-        duplicates = list(_duplicate_keys(root, display)) if root is not None else []
+        duplicates = [text for _, text in sorted(_duplicate_keys(root, display))] if root is not None else []
         if duplicates:
             raise StackFileError(duplicates)
         document = yaml.SafeLoader("").construct_document(root) if root is not None else {}
@@ -168,13 +168,14 @@ def _key_text(node: yaml.Node) -> str:
     return str(node.value) if isinstance(node, yaml.ScalarNode) else f"<{node.tag}>"
 
 
-def _duplicate_keys(node: yaml.Node, display: str) -> Iterator[str]:
+def _duplicate_keys(node: yaml.Node, display: str) -> Iterator[tuple[Position, str]]:
+    """Every key a mapping repeats, with its position (to list them in file order)."""
     if isinstance(node, yaml.MappingNode):
         first: dict[str, yaml.Node] = {}
         for key, value in node.value:
             text = _key_text(key)
             if text in first and text != "<<":
-                yield (
+                yield (key.start_mark.line, key.start_mark.column), (
                     f"{_where(display, key.start_mark)}: duplicate key {text!r} "
                     f"(first at line {first[text].start_mark.line + 1}); a later value would silently replace it"
                 )
