@@ -24,7 +24,14 @@ from components.defaults import PROJECT
 from stack_capture import pulumi_internals, stack_files
 from stack_capture.mocks import AwsMocks
 from stack_capture.model import Capture, CapturedResource
-from stack_capture.stack_files import StackFile, locate, namespace_config, program_dir, read_stack
+from stack_capture.stack_files import (
+    StackFile,
+    locate,
+    namespace_config,
+    namespace_problems,
+    program_dir,
+    read_stack,
+)
 
 PROGRAM_CONFIG_VARIABLE = "stack_config"
 """The module-level name under which `__main__.py` keeps the `StackConfig` it built from."""
@@ -118,10 +125,13 @@ def check_stack_file(stack_file: StackFile) -> None:
     """The config model's verdict on a stack file, each error at its line (raises ConfigError)."""
     values = stack_file.config
     region = values.get("aws:region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    errors = namespace_problems(values)
     try:
         parse_stack_config(namespace_config(values), stack=stack_file.name, region=region)
     except ConfigError as error:
-        raise ConfigError(locate(error.errors, stack_file), located=True) from None
+        errors += error.errors
+    if errors:
+        raise ConfigError(locate(errors, stack_file), located=True)
 
 
 def cached_capture(stack: str, project_dir: Path | str | None = None) -> Capture:

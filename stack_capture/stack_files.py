@@ -21,11 +21,14 @@ from typing import Any
 
 import yaml
 
+from components.config_errors import did_you_mean, unknown_key_message
 from components.defaults import PROJECT
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT_DIR_VARIABLE = "ASYNC_PIPELINES_PROJECT_DIR"
 """Where stack names are looked up when no `--project-dir` is given (the tests point it at tests/stacks)."""
+STACK_FILE_KEYS = ("config", "environment", "secretsprovider", "encryptedkey", "encryptionsalt")
+"""The top-level keys of a Pulumi stack file."""
 STACK_FILE_RE = re.compile(r"^Pulumi\.(?P<name>[^/\\]+)\.ya?ml$")
 _PATH_TOKEN = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 
@@ -122,6 +125,18 @@ def load_stack_config(stack: str, directory: Path | str | None = None) -> dict[s
     return read_stack(stack, directory).config
 
 
+def namespace_problems(values: Mapping[str, Any]) -> list[str]:
+    """Config keys the program would never see: no `namespace:` at all, or a misspelled `async-pipelines:`."""
+    problems = []
+    for key in values:
+        namespace, sep, name = str(key).partition(":")
+        if not sep:
+            problems.append(f"{key}: a stack file's config key needs its namespace: {PROJECT}:{key}")
+        elif namespace != PROJECT and did_you_mean(namespace, [PROJECT]):
+            problems.append(f"{key}: unknown namespace {namespace!r}; did you mean {PROJECT}:{name}?")
+    return problems
+
+
 def namespace_config(values: Mapping[str, Any]) -> dict[str, Any]:
     """The project's own keys (`async-pipelines:pipelines` -> `pipelines`): what the config model parses."""
     prefix = f"{PROJECT}:"
@@ -158,6 +173,13 @@ def parse_stack_text(text: str, name: str, path: Path) -> StackFile:
         raise StackFileError([f"{display}: {' '.join(str(exc).split())}"]) from None
     if not isinstance(document, Mapping):
         raise StackFileError([f"{display}:1:1: a stack file is a mapping with a `config:` key"])
+    unknown = [
+        f"{_where(display, key.start_mark)}: {unknown_key_message(_key_text(key), STACK_FILE_KEYS)}"
+        for key, _ in (root.value if isinstance(root, yaml.MappingNode) else [])
+        if _key_text(key) not in STACK_FILE_KEYS
+    ]
+    if unknown:
+        raise StackFileError(unknown)
     config = document.get("config") or {}
     if not isinstance(config, Mapping):
         raise StackFileError([f"{display}: `config:` must be a mapping of key: value"])

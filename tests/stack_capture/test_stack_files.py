@@ -94,6 +94,29 @@ def test_duplicate_keys_are_errors_at_every_level(project: Path) -> None:
     ]
 
 
+def test_an_unknown_top_level_key_is_named_with_its_correction(project: Path) -> None:
+    write(project, GOOD.replace("config:", "confg:"))
+    with pytest.raises(StackFileError) as info:
+        read_stack("dev")
+    assert info.value.problems == [
+        "Pulumi.dev.yaml:1:1: unknown key 'confg'; did you mean 'config'? allowed keys: config, environment, "
+        "secretsprovider, encryptedkey, encryptionsalt"
+    ]
+
+
+def test_config_keys_the_program_would_never_see_are_errors(project: Path) -> None:
+    text = GOOD.replace("  async-pipelines:pipelines:", "  async-pipeline:pipelines:") + "  alarmEmail: a@b.co\n"
+    write(project, text)
+    with pytest.raises(Exception) as info:
+        capture_stack("dev")
+    assert info.value.errors == [  # type: ignore[attr-defined]
+        "Pulumi.dev.yaml:3:3: async-pipeline:pipelines: unknown namespace 'async-pipeline'; "
+        "did you mean async-pipelines:pipelines?",
+        "Pulumi.dev.yaml:8:3: alarmEmail: a stack file's config key needs its namespace: async-pipelines:alarmEmail",
+        "Pulumi.dev.yaml: pipelines: required; a mapping of pipeline name to its settings",
+    ]
+
+
 def test_stack_given_as_a_path_or_by_name_in_the_project_dir(project: Path, tmp_path: Path) -> None:
     other = tmp_path / "elsewhere"
     other.mkdir()
