@@ -12,7 +12,6 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from botocore.exceptions import (
@@ -28,6 +27,7 @@ from botocore.exceptions import (
 from ops import queues as q
 from ops import redrive as rd
 from ops.targets import DlqTarget, StackTargets, TargetError, load_targets
+from stack_capture.cli import add_stack_arguments
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -96,11 +96,7 @@ if TYPE_CHECKING:
 def _common_arguments() -> _Parser:
     """What every command takes: the stack and where its queues are."""
     common = _Parser(add_help=False)
-    common.add_argument("--stack", required=True,
-                        help="stack name (Pulumi.<stack>.yaml in --project-dir), e.g. dev, or a stack file's path")
-    common.add_argument("--project-dir", type=Path, metavar="DIR",
-                        help="directory of the Pulumi.<stack>.yaml files (default: $ASYNC_PIPELINES_PROJECT_DIR, "
-                        "else this project)")
+    add_stack_arguments(common, default=None)
     common.add_argument("--region", help="AWS region (default: the stack's aws:region)")
     common.add_argument("--endpoint-url", help="SQS endpoint of an emulator (moto server, LocalStack)")
     common.add_argument("--profile", help="AWS profile (default: the default boto3 credential chain)")

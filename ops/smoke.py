@@ -38,6 +38,7 @@ from contract import runtime as wire
 from ops import queues as q
 from ops.probe_filters import matching_probe
 from ops.targets import queue_name
+from stack_capture.cli import add_stack_arguments
 
 __all__ = ["Check", "Target", "main", "plan_probes", "run_smoke"]
 
@@ -211,11 +212,7 @@ def _timeout(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m ops.smoke", description=__doc__.split("\n\n")[0] if __doc__ else None,
                      epilog="exit status: 0 every consumer OK, 1 any not OK, 2 bad input.")
-    parser.add_argument("--stack", required=True,
-                        help="stack name (Pulumi.<stack>.yaml in --project-dir) or a stack file's path")
-    parser.add_argument("--project-dir", type=Path, metavar="DIR",
-                        help="directory of the Pulumi.<stack>.yaml files (default: $ASYNC_PIPELINES_PROJECT_DIR, "
-                        "else this project)")
+    add_stack_arguments(parser, default=None)
     parser.add_argument("--timeout", type=_timeout, default=120.0, metavar="S",
                         help="seconds to wait for every receipt (default 120)")
     parser.add_argument("--outputs", type=Path, metavar="FILE.json",

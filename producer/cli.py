@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 
 from producer.errors import ProducerError, SendError
 from producer.outgoing import Message, prepare
+from stack_capture.cli import add_stack_arguments
 
 __all__ = ["main", "read_messages"]
 
@@ -43,11 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         "send", help="send a JSON Lines file of messages; prints one message id per line",
         description="Send every message of FILE to PIPELINE's entry (batched, failed entries retried).",
     )
-    send.add_argument("--stack", required=True,
-                      help="stack name (Pulumi.<stack>.yaml in --project-dir) or a stack file's path")
-    send.add_argument("--project-dir", type=Path, metavar="DIR",
-                      help="directory of the Pulumi.<stack>.yaml files (default: $ASYNC_PIPELINES_PROJECT_DIR, "
-                      "else this project)")
+    add_stack_arguments(send, default=None)
     send.add_argument("--pipeline", required=True, help="pipeline name in the stack")
     send.add_argument("--file", required=True, type=Path, metavar="FILE.jsonl", help="one JSON message per line")
     send.add_argument("--outputs", type=Path, metavar="FILE.json",

@@ -88,23 +88,9 @@ def _port(text: str) -> int:
     return value
 
 
-STACK_HELP = "stack name (Pulumi.<stack>.yaml in --project-dir) or a stack file's path (default: dev)"
-PROJECT_DIR_HELP = (
-    "directory of the Pulumi.<stack>.yaml files (default: $ASYNC_PIPELINES_PROJECT_DIR, else this project); "
-    "its __main__.py, if it has one, is the program"
-)
-
-
-def add_stack_arguments(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
-    """`--stack` and `--project-dir`, the same for every command that reads a stack."""
-    if required:
-        parser.add_argument("--stack", required=True, help=STACK_HELP.replace(" (default: dev)", ""))
-    else:
-        parser.add_argument("--stack", default="dev", help=STACK_HELP)
-    parser.add_argument("--project-dir", type=Path, metavar="DIR", help=PROJECT_DIR_HELP)
-
-
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    from stack_capture.cli import add_stack_arguments
+
     add_stack_arguments(parser)
     parser.add_argument("--port", type=_port, default=8080, help="HTTP port on 127.0.0.1 (default 8080; 0 = any)")
     parser.add_argument("--aws-port", type=_port, metavar="N",
@@ -117,6 +103,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    from stack_capture.cli import add_stack_arguments
+
     add_stack_arguments(parser)
     source = parser.add_argument_group("messages")
     source.add_argument("--messages", type=Path, metavar="FILE.jsonl",

@@ -642,14 +642,12 @@ def main(args: argparse.Namespace) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", required=True,
-                        help="stack name (Pulumi.<stack>.yaml in --project-dir) or a stack file's path")
+    from stack_capture.cli import add_stack_arguments
+
+    add_stack_arguments(parser, default=None)
     parser.add_argument("--output", default=None, help="file to write (default: stdout)")
     parser.add_argument("--format", choices=FORMATS, default="markdown",
                         help="text = resource tree, mermaid = diagram, markdown = both (default)")
-    parser.add_argument("--project-dir", type=Path, default=None, metavar="DIR",
-                        help="directory of the Pulumi.<stack>.yaml files (default: $ASYNC_PIPELINES_PROJECT_DIR, "
-                        "else this project); its __main__.py, if it has one, is the program")
 
 
 def cli(argv: Iterable[str] | None = None) -> int:

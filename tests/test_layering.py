@@ -80,3 +80,16 @@ def test_components_have_no_import_cycle() -> None:
 
     cycles = [c for name in sorted(graph) if (c := cycle_from(name))]
     assert cycles == [], " ; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_command_lines_parse_without_importing_pulumi() -> None:
+    """`--help` and argument errors stay fast: the stack arguments (stack_capture.cli) need no Pulumi."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ops.dlq, ops.smoke, producer.cli, stack_capture.cli, sandbox.cost.cli\n"
+        "print(sorted(m for m in sys.modules if m == 'pulumi' or m.startswith('pulumi.')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -63,7 +63,7 @@ def _groups(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from sandbox.__main__ import add_stack_arguments
+    from stack_capture.cli import add_stack_arguments
 
     add_stack_arguments(parser)
     volume = parser.add_argument_group("volume")
