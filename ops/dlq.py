@@ -3,7 +3,8 @@
 The DLQs of a stack come from the program's own outputs (`ops.targets`); their live URLs and ARNs
 from the account the boto3 credentials belong to (`ops.queues.resolve`). Errors — unknown stack,
 pipeline or consumer, a queue that is not deployed, no credentials, an unreachable endpoint, a
-refused AWS call — are one line on stderr and exit status 2, never a traceback.
+refused AWS call — are one line on stderr and exit status 2, never a traceback (a stack file that cannot
+be read: one line per problem at its `file:LINE:COL`, `stack_capture.stack_errors`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """`python -m sandbox run|plan|cost`: the sandbox command line.
 
-Bad input (unknown stack, invalid stack config, a bad messages file, a message for a missing or
-disabled pipeline, an unreachable endpoint, out-of-range options) is one line on stderr and exit
-status 2, never a traceback. `run` exits 1 when a message was lost or the run did not drain.
+Bad input (unknown stack, a bad messages file, a message for a missing or disabled pipeline, an
+unreachable endpoint, out-of-range options) is one line on stderr and exit status 2, never a traceback;
+a stack file that cannot be read is one line per problem at its `file:LINE:COL`
+(`stack_capture.stack_errors`). `run` exits 1 when a message was lost or the run did not drain.
 """
 
 from __future__ import annotations
