@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 import pytest
@@ -124,17 +125,26 @@ USER_STACK_TESTS = (
 IGNORED = shutil.ignore_patterns(".git", "venv", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache")
 
 
-def _copy_with_new_pipelines(tmp_path: Path) -> Path:
+def _unused(name: str, taken: Collection[str]) -> str:
+    return next(n for n in (name, *(f"{name}{i}" for i in range(2, 100))) if n not in taken)
+
+
+def _copy_with_new_pipelines(tmp_path: Path) -> tuple[Path, list[str]]:
+    """The project copied, with NEW_PIPELINES and their module added to dev under names not yet taken."""
     copy = tmp_path / "project"
     shutil.copytree(USER_PROJECT_DIR, copy, ignore=IGNORED)
-    (copy / "functions" / "handlers" / "inventory.py").write_text(NEW_HANDLERS)
+    handlers = copy / "functions" / "handlers"
+    module = _unused("inventory", {p.stem for p in handlers.glob("*.py")})
+    (handlers / f"{module}.py").write_text(NEW_HANDLERS)
     dev = copy / "Pulumi.dev.yaml"
     document = yaml.safe_load(dev.read_text())
     pipelines = document["config"]["async-pipelines:pipelines"]
-    assert not set(pipelines) & set(NEW_PIPELINES)
-    pipelines.update(NEW_PIPELINES)
+    added = []
+    for name, body in NEW_PIPELINES.items():
+        added.append(_unused(name, pipelines))
+        pipelines[added[-1]] = json.loads(json.dumps(body).replace("handlers.inventory:", f"handlers.{module}:"))
     dev.write_text(yaml.safe_dump(document, sort_keys=False))
-    return copy
+    return copy, added
 
 
 def _run(copy: Path, *argv: str, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -145,10 +155,12 @@ def _run(copy: Path, *argv: str, timeout: float) -> subprocess.CompletedProcess[
 
 
 def test_adding_a_fanout_and_a_chain_pipeline_to_dev_keeps_the_user_stack_tests_green(tmp_path: Path) -> None:
-    copy = _copy_with_new_pipelines(tmp_path)
+    copy, added = _copy_with_new_pipelines(tmp_path)
     plan = _run(copy, "-m", "sandbox", "plan", "--stack", "dev", "--format", "text", timeout=300)
     assert plan.returncode == 0, plan.stderr
-    assert "inventory" in plan.stdout and "reports" in plan.stdout  # the copy's dev has the new pipelines
+    header = plan.stdout.splitlines()[0]  # "stack dev · ... · pipelines: email (delayed retry), inventory (fan-out)…"
+    fanout, chain = added
+    assert f"{fanout} (fan-out)" in header and f"{chain} (chain)" in header, header
     done = _run(copy, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-o", "addopts=", "-q",
                 "-m", "user_stacks", *USER_STACK_TESTS, timeout=1500)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
