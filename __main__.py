@@ -25,16 +25,20 @@ def _namespace_config() -> dict:
 
 
 # `stack_config` is read back by `stack_capture` (docs/contracts.md §3): keep the name.
+_namespace = _namespace_config()
 try:
     stack_config = parse_stack_config(
-        _namespace_config(),
+        _namespace,
         stack=pulumi.get_stack(),
         region=pulumi.Config("aws").get("region")
         or os.environ.get("AWS_REGION")
         or os.environ.get("AWS_DEFAULT_REGION"),
     )
 except ConfigError as error:
-    raise pulumi.RunError(str(error)) from None
+    # Every error, each at its line of Pulumi.<stack>.yaml, before any resource is registered.
+    from stack_capture.stack_files import locate_for_program
+
+    raise pulumi.RunError(str(ConfigError(locate_for_program(error.errors, pulumi.get_stack(), _namespace)))) from None
 
 for name, value in build(stack_config).items():
     pulumi.export(name, value)

@@ -19,11 +19,11 @@ import jmespath
 import jmespath.exceptions
 
 from components import defaults as d
+from components.config_errors import NAME_RE, ConfigError, Errors, did_you_mean
 from components.http_config import HttpSettings, parse_http
 
 PatternName = Literal["fanout", "chain", "retry"]
 PATTERNS: tuple[PatternName, ...] = ("fanout", "chain", "retry")
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 HANDLER_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -52,16 +52,12 @@ STACK_KEYS = (
     "apiGatewayCloudWatchRole",
 )
 ALARM_KEYS = ("oldestMessageAge", "queueDepth")
-
-
-class ConfigError(ValueError):
-    """Every problem found in the stack config, reported at once."""
-
-    def __init__(self, errors: list[str]) -> None:
-        self.errors = errors
-        plural = "s" if len(errors) != 1 else ""
-        lines = "\n".join(f"  - {e}" for e in errors)
-        super().__init__(f"invalid stack config ({len(errors)} error{plural}):\n{lines}")
+PIPELINE_KEYS: dict[str, tuple[str, ...]] = {
+    "fanout": ("pattern", "enabled", "fifo", "largeMessages", "subscribers", "http"),
+    "chain": ("pattern", "enabled", "fifo", "largeMessages", "stages", "http"),
+    "retry": ("pattern", "enabled", "largeMessages", "retries", "http", *CONSUMER_KEYS),
+}
+"""The keys each pattern's pipeline mapping may have (consumer keys of a retry pipeline sit on it)."""
 
 
 @dataclass(frozen=True)
@@ -168,53 +164,9 @@ class StackConfig:
 # --- parsing ------------------------------------------------------------------------------
 
 
-class _Errors:
-    """Collects errors with their key path so that one run reports them all."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def add(self, path: str, message: str) -> None:
-        self.items.append(f"{path}: {message}")
-
-    def unknown_keys(self, path: str, value: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
-        for key in value:
-            if key not in allowed:
-                self.add(f"{path}.{key}", f"unknown key; allowed keys: {', '.join(allowed)}")
-
-    def integer(
-        self, path: str, raw: Mapping[str, Any], key: str, default: int, lo: int, hi: int, unit: str = ""
-    ) -> int:
-        value = raw.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.add(f"{path}.{key}", f"{value!r} is not an integer; allowed {lo}–{hi}{unit}")
-            return default
-        if not lo <= value <= hi:
-            self.add(f"{path}.{key}", f"{value} is out of range; allowed {lo}–{hi}{unit}")
-            return default
-        return value
-
-    def boolean(self, path: str, raw: Mapping[str, Any], key: str, default: bool) -> bool:
-        value = raw.get(key, default)
-        if not isinstance(value, bool):
-            self.add(f"{path}.{key}", f"{value!r} is not a boolean; allowed true, false")
-            return default
-        return value
-
-    def mapping(self, path: str, value: Any) -> Mapping[str, Any] | None:
-        if not isinstance(value, Mapping):
-            self.add(path, f"expected a mapping of settings, got {type(value).__name__} {value!r}")
-            return None
-        return value
-
-    def name(self, path: str, value: str) -> None:
-        if not NAME_RE.match(value):
-            self.add(path, f"name {value!r} is invalid; use 1–31 of a-z, 0-9 and '-', starting with a letter")
-
-
 def parse_stack_config(raw: Mapping[str, Any], *, stack: str, region: str | None) -> StackConfig:
     """Parse the `async-pipelines` namespace (keys without the `async-pipelines:` prefix)."""
-    errors = _Errors()
+    errors = Errors()
     if not region:
         errors.add(
             "aws:region", "required (e.g. `pulumi config set aws:region us-east-1`): it picks the Powertools layer"
@@ -286,26 +238,34 @@ def parse_stack_config(raw: Mapping[str, Any], *, stack: str, region: str | None
     )
 
 
-def _http(errors: _Errors, path: str, raw: Mapping[str, Any], *, fifo: bool, topic_entry: bool) -> HttpSettings | None:
+def _http(errors: Errors, path: str, raw: Mapping[str, Any], *, fifo: bool, topic_entry: bool) -> HttpSettings | None:
     if "http" not in raw:
         return None
     return parse_http(errors, f"{path}.http", raw["http"], fifo=fifo, topic_entry=topic_entry)
 
 
-def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str) -> Pipeline | None:
+def _parse_pipeline(errors: Errors, path: str, name: str, body: Any, stack: str) -> Pipeline | None:
     errors.name(path, name)
     raw = errors.mapping(path, body)
     if raw is None:
         return None
     pattern = raw.get("pattern")
     if pattern not in PATTERNS:
-        errors.add(f"{path}.pattern", f"{pattern!r} is not a pattern; allowed {', '.join(PATTERNS)}")
+        # Without a pattern the keys cannot be checked against one: check them against every pattern's,
+        # so that a misspelled `patern` is named as such rather than reported as a missing pattern only.
+        errors.unknown_keys(path, raw, tuple(dict.fromkeys(k for keys in PIPELINE_KEYS.values() for k in keys)))
+        if "pattern" not in raw:
+            errors.add(f"{path}.pattern", f"required; allowed {', '.join(PATTERNS)}")
+        else:
+            hint = did_you_mean(pattern, PATTERNS) if isinstance(pattern, str) else None
+            also = f"; did you mean {hint!r}?" if hint else ";"
+            errors.add(f"{path}.pattern", f"{pattern!r} is not a pattern{also} allowed {', '.join(PATTERNS)}")
         return None
     enabled = errors.boolean(path, raw, "enabled", True)
     fifo = errors.boolean(path, raw, "fifo", False)
     large = errors.boolean(path, raw, "largeMessages", False)
+    errors.unknown_keys(path, raw, PIPELINE_KEYS[pattern])
     if pattern == "fanout":
-        errors.unknown_keys(path, raw, ("pattern", "enabled", "fifo", "largeMessages", "subscribers", "http"))
         http = _http(errors, path, raw, fifo=fifo, topic_entry=True)
         subs = errors.mapping(f"{path}.subscribers", raw.get("subscribers"))
         if not subs:
@@ -322,7 +282,6 @@ def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str
             name=name, subscribers=tuple(subscribers), fifo=fifo, large_messages=large, enabled=enabled, http=http
         )
     if pattern == "chain":
-        errors.unknown_keys(path, raw, ("pattern", "enabled", "fifo", "largeMessages", "stages", "http"))
         http = _http(errors, path, raw, fifo=fifo, topic_entry=False)
         stages_raw = raw.get("stages")
         if not isinstance(stages_raw, list) or not stages_raw:
@@ -352,7 +311,6 @@ def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str
                 stages.append(stage)
         return ChainPipeline(name=name, stages=tuple(stages), large_messages=large, enabled=enabled, http=http)
     # retry
-    errors.unknown_keys(path, raw, ("pattern", "enabled", "largeMessages", "retries", "http", *CONSUMER_KEYS))
     http = _http(errors, path, raw, fifo=fifo, topic_entry=False)
     consumer_raw = {k: v for k, v in raw.items() if k in CONSUMER_KEYS and k != "fifo"}
     delays = _parse_retries(errors, f"{path}.retries", raw.get("retries"))
@@ -366,7 +324,7 @@ def _parse_pipeline(errors: _Errors, path: str, name: str, body: Any, stack: str
     )
 
 
-def _parse_retries(errors: _Errors, path: str, value: Any) -> tuple[int, ...] | None:
+def _parse_retries(errors: Errors, path: str, value: Any) -> tuple[int, ...] | None:
     lo, hi = d.RETRY_TIERS_RANGE
     if not isinstance(value, list) or not lo <= len(value) <= hi:
         errors.add(path, f"{value!r}: needs a list of {lo}–{hi} tiers like [{{delay: 30}}, {{delay: 300}}]")
@@ -383,7 +341,7 @@ def _parse_retries(errors: _Errors, path: str, value: Any) -> tuple[int, ...] | 
     return tuple(delays)
 
 
-def _check_same_type(errors: _Errors, path: str, raw: Mapping[str, Any], fifo: bool, what: str) -> None:
+def _check_same_type(errors: Errors, path: str, raw: Mapping[str, Any], fifo: bool, what: str) -> None:
     """Fan-out queues must match their topic, chain stages each other (FIFO needs a group id end to end)."""
     value = raw.get("fifo", fifo)
     if isinstance(value, bool) and value != fifo:
@@ -394,7 +352,7 @@ def _check_same_type(errors: _Errors, path: str, raw: Mapping[str, Any], fifo: b
 
 
 def _parse_subscriber(
-    errors: _Errors, path: str, name: str, body: Any, fifo: bool, stack: str, pipeline: str
+    errors: Errors, path: str, name: str, body: Any, fifo: bool, stack: str, pipeline: str
 ) -> Subscriber | None:
     raw = errors.mapping(path, body)
     if raw is None:
@@ -415,7 +373,7 @@ def _parse_subscriber(
     return Subscriber(consumer=consumer, filter_policy=filter_policy, filter_scope=scope)
 
 
-def _check_filter_policy(errors: _Errors, path: str, policy: Any, scope: str) -> None:
+def _check_filter_policy(errors: Errors, path: str, policy: Any, scope: str) -> None:
     if not isinstance(policy, Mapping) or not policy:
         errors.add(path, f"{policy!r}: a filter policy is a non-empty mapping of attribute name to a list of matches")
         return
@@ -441,7 +399,7 @@ def _check_filter_policy(errors: _Errors, path: str, policy: Any, scope: str) ->
 
 
 def _parse_consumer(
-    errors: _Errors,
+    errors: Errors,
     path: str,
     name: str,
     raw: Mapping[str, Any],
@@ -490,7 +448,7 @@ def _parse_consumer(
     )
 
 
-def _parse_handler(errors: _Errors, path: str, raw: Mapping[str, Any]) -> Any:
+def _parse_handler(errors: Errors, path: str, raw: Mapping[str, Any]) -> Any:
     """`module:function` defined under functions/ (read, never imported); returned as given."""
     handler = raw.get("handler")
     if handler is None:
@@ -500,7 +458,7 @@ def _parse_handler(errors: _Errors, path: str, raw: Mapping[str, Any]) -> Any:
     return handler
 
 
-def _parse_batching(errors: _Errors, path: str, raw: Mapping[str, Any], fifo: bool) -> tuple[int, int]:
+def _parse_batching(errors: Errors, path: str, raw: Mapping[str, Any], fifo: bool) -> tuple[int, int]:
     """batchSize within the queue type's maximum; batchWindow not on FIFO, and required above 10 records."""
     batch_max = d.BATCH_SIZE_FIFO_MAX if fifo else d.BATCH_SIZE_STANDARD_MAX
     kind = "a FIFO" if fifo else "a standard"
@@ -518,7 +476,7 @@ def _parse_batching(errors: _Errors, path: str, raw: Mapping[str, Any], fifo: bo
     return batch_size, batch_window
 
 
-def _parse_max_concurrency(errors: _Errors, path: str, raw: Mapping[str, Any], retry_tiers: int) -> int | None:
+def _parse_max_concurrency(errors: Errors, path: str, raw: Mapping[str, Any], retry_tiers: int) -> int | None:
     """Unset, or a total that splits over the consumer's mappings (main + tiers) with ≥ 2 each."""
     if "maxConcurrency" not in raw:
         return None
@@ -537,7 +495,7 @@ def _parse_max_concurrency(errors: _Errors, path: str, raw: Mapping[str, Any], r
     return max_concurrency
 
 
-def _parse_visibility(errors: _Errors, path: str, raw: Mapping[str, Any], timeout: int, batch_window: int) -> int:
+def _parse_visibility(errors: Errors, path: str, raw: Mapping[str, Any], timeout: int, batch_window: int) -> int:
     """Default 6 × timeout + batchWindow; an explicit value below the timeout is rejected by Lambda."""
     default_visibility = d.default_visibility_timeout(timeout, batch_window)
     visibility = errors.integer(path, raw, "visibilityTimeout", default_visibility, *d.VISIBILITY_RANGE, " s")
@@ -551,7 +509,7 @@ def _parse_visibility(errors: _Errors, path: str, raw: Mapping[str, Any], timeou
     return visibility
 
 
-def _parse_idempotency(errors: _Errors, path: str, raw: Mapping[str, Any]) -> tuple[bool, str | None]:
+def _parse_idempotency(errors: Errors, path: str, raw: Mapping[str, Any]) -> tuple[bool, str | None]:
     """(on, JMESPath key or None): `true` keys by message id, a string keys by a JMESPath into the body."""
     value = raw.get("idempotency", True)
     if isinstance(value, bool):
@@ -570,7 +528,7 @@ def _parse_idempotency(errors: _Errors, path: str, raw: Mapping[str, Any]) -> tu
     return True, None
 
 
-def _check_name_lengths(errors: _Errors, path: str, physical: str, retry_tiers: int) -> None:
+def _check_name_lengths(errors: Errors, path: str, physical: str, retry_tiers: int) -> None:
     """The longest queue (`-retry-N.fifo` or `-dlq.fifo`) and the function name fit AWS's limits."""
     longest_queue = physical + (f"-retry-{retry_tiers}.fifo" if retry_tiers else "-dlq.fifo")
     if len(longest_queue) > d.QUEUE_NAME_MAX or len(physical) > d.FUNCTION_NAME_MAX:
@@ -594,21 +552,35 @@ def handler_problem(handler: Any, functions_dir: Path = d.FUNCTIONS_DIR) -> str 
         names = _top_level_names(source)
     except (SyntaxError, ValueError) as exc:
         return f"{handler!r}: {source.relative_to(functions_dir)} cannot be parsed ({exc})"
-    if function not in names:
-        known = ", ".join(sorted(names)) or "none"
-        return f"{handler!r}: {source.relative_to(functions_dir)} defines no function {function!r} (it has: {known})"
-    return None
+    if function in names.handlers:
+        return None
+    where = source.relative_to(functions_dir)
+    hint = did_you_mean(function, sorted(names.functions))
+    if hint:
+        return f"{handler!r}: {where} defines no function {function!r}; did you mean {module}:{hint}?"
+    known = ", ".join(sorted(names.functions)) or "none"
+    return f"{handler!r}: {where} defines no function {function!r} (its functions: {known})"
+
+
+@dataclass(frozen=True)
+class _ModuleNames:
+    functions: frozenset[str]
+    """Public functions the module defines itself: what a misspelled handler is compared with."""
+    handlers: frozenset[str]
+    """Every public top-level name a handler may point at (also assignments and imported names)."""
 
 
 @cache
-def _top_level_names(source: Path) -> frozenset[str]:
+def _top_level_names(source: Path) -> _ModuleNames:
     tree = ast.parse(source.read_text(), filename=str(source))
+    functions: set[str] = set()
     names: set[str] = set()
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            names.add(node.name)
+            functions.add(node.name)
         elif isinstance(node, ast.Assign):
             names.update(t.id for t in node.targets if isinstance(t, ast.Name))
         elif isinstance(node, ast.ImportFrom):
             names.update(a.asname or a.name for a in node.names)
-    return frozenset(n for n in names if not n.startswith("_"))
+    public = frozenset(n for n in functions if not n.startswith("_"))
+    return _ModuleNames(public, public | frozenset(n for n in names if not n.startswith("_")))

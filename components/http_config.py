@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from components import defaults as d
-
-if TYPE_CHECKING:
-    from components.config import _Errors
+from components.config_errors import Errors
 
 HTTP_KEYS = ("auth", "public", "throttle", "maxBodyBytes", "groupFrom")
 THROTTLE_KEYS = ("rate", "burst")
@@ -65,7 +63,7 @@ def local_defaults(*, fifo: bool, topic_entry: bool) -> HttpSettings:
     )
 
 
-def parse_http(errors: _Errors, path: str, value: Any, *, fifo: bool, topic_entry: bool) -> HttpSettings | None:
+def parse_http(errors: Errors, path: str, value: Any, *, fifo: bool, topic_entry: bool) -> HttpSettings | None:
     """Validate `<pipeline>.http`; every problem goes to `errors` under its full key path."""
     raw = errors.mapping(path, value)
     if raw is None:
@@ -115,7 +113,7 @@ def parse_http(errors: _Errors, path: str, value: Any, *, fifo: bool, topic_entr
     )
 
 
-def _rate(errors: _Errors, path: str, value: Any) -> float:
+def _rate(errors: Errors, path: str, value: Any) -> float:
     hi = d.HTTP_THROTTLE_RATE_MAX
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= hi:
         errors.add(path, f"{value!r} is not allowed; requests per second, a number > 0 and ≤ {hi:g}")
@@ -123,7 +121,7 @@ def _rate(errors: _Errors, path: str, value: Any) -> float:
     return float(value)
 
 
-def _group_from(errors: _Errors, path: str, value: Any, fifo: bool) -> str | None:
+def _group_from(errors: Errors, path: str, value: Any, fifo: bool) -> str | None:
     if not fifo:
         errors.add(path, "only FIFO pipelines have message groups; remove it or set `fifo: true` on the pipeline")
         return None

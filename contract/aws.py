@@ -80,6 +80,9 @@ ESM_MAX_CONCURRENT_BATCHES = 1000
 """Same page: "The maximum number of batches that an event source mapping can process simultaneously is 1,000"."""
 ESM_SCALE_UP_BATCHES_PER_MINUTE = 300
 """Same page: Lambda adds "up to 300 more instances per minute" while messages are available."""
+LAMBDA_ACCOUNT_CONCURRENCY_DEFAULT = 1000
+"""Concurrent executions per account and region, shared by every function there ("Lambda quotas",
+https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html: 1,000 by default, raisable)."""
 
 # --- AWS's advice for queues read by Lambda ---------------------------------------------------------
 VISIBILITY_TIMEOUT_FACTOR = 6

@@ -3,7 +3,8 @@
 The DLQs of a stack come from the program's own outputs (`ops.targets`); their live URLs and ARNs
 from the account the boto3 credentials belong to (`ops.queues.resolve`). Errors — unknown stack,
 pipeline or consumer, a queue that is not deployed, no credentials, an unreachable endpoint, a
-refused AWS call — are one line on stderr and exit status 2, never a traceback.
+refused AWS call — are one line on stderr and exit status 2, never a traceback (a stack file that cannot
+be read: one line per problem at its `file:LINE:COL`, `stack_capture.stack_errors`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from botocore.exceptions import (
 from ops import queues as q
 from ops import redrive as rd
 from ops.targets import DlqTarget, StackTargets, TargetError, load_targets
+from stack_capture.cli import add_stack_arguments
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -95,7 +97,7 @@ if TYPE_CHECKING:
 def _common_arguments() -> _Parser:
     """What every command takes: the stack and where its queues are."""
     common = _Parser(add_help=False)
-    common.add_argument("--stack", required=True, help="stack name (Pulumi.<stack>.yaml), e.g. dev")
+    add_stack_arguments(common, default=None)
     common.add_argument("--region", help="AWS region (default: the stack's aws:region)")
     common.add_argument("--endpoint-url", help="SQS endpoint of an emulator (moto server, LocalStack)")
     common.add_argument("--profile", help="AWS profile (default: the default boto3 credential chain)")
@@ -205,7 +207,7 @@ class Resolved:
 
 def _setup(args: argparse.Namespace, check: Callable[[], None] = lambda: None) -> tuple[StackTargets, SQSClient]:
     """Targets first (bad names fail before any AWS call), then `check`, then the client."""
-    targets = load_targets(args.stack, args.pipeline, args.consumer)
+    targets = load_targets(args.stack, args.pipeline, args.consumer, args.project_dir)
     if not targets.targets:
         raise TargetError(f"stack {args.stack!r} has no DLQs")
     check()
@@ -460,6 +462,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ValueError as exc:  # a stack that cannot be read: stack_capture's lines (imported late: Pulumi is slow)
+        from stack_capture.stack_errors import StackUnreadable, report
+
+        if isinstance(exc, StackUnreadable):
+            return report(exc)
+        raise
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from contract import runtime as wire
 from ops import queues as q
 from ops.probe_filters import matching_probe
 from ops.targets import queue_name
+from stack_capture.cli import add_stack_arguments
 
 __all__ = ["Check", "Target", "main", "plan_probes", "run_smoke"]
 
@@ -211,7 +212,7 @@ def _timeout(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m ops.smoke", description=__doc__.split("\n\n")[0] if __doc__ else None,
                      epilog="exit status: 0 every consumer OK, 1 any not OK, 2 bad input.")
-    parser.add_argument("--stack", required=True, help="stack name (Pulumi.<stack>.yaml)")
+    add_stack_arguments(parser, default=None)
     parser.add_argument("--timeout", type=_timeout, default=120.0, metavar="S",
                         help="seconds to wait for every receipt (default 120)")
     parser.add_argument("--outputs", type=Path, metavar="FILE.json",
@@ -237,12 +238,9 @@ def _outputs(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         if not region:
             raise UsageError("cannot tell the region from the outputs; pass --region")
         return outputs, region
-    from ops.targets import TargetError, capture_of
+    from ops.targets import capture_of
 
-    try:
-        capture = capture_of(args.stack)
-    except TargetError as exc:
-        raise UsageError(str(exc)) from None
+    capture = capture_of(args.stack, args.project_dir)
     return capture.outputs, args.region or capture.region
 
 
@@ -311,9 +309,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
     from producer.errors import ProducerError, SendError
+    from stack_capture.stack_errors import StackUnreadable, report
 
     try:
         return smoke(build_parser().parse_args(argv))
+    except StackUnreadable as exc:
+        return report(exc)
     except (UsageError, ProducerError, q.QueueNotFound) as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from stack_capture import Capture, PipelineOutputs
 
 __all__ = ["DlqTarget", "StackTargets", "TargetError", "capture_of", "dlq_targets", "load_targets", "queue_name"]
@@ -108,27 +110,22 @@ def dlq_targets(
     return found
 
 
-def capture_of(stack: str) -> Capture:
-    """`stack` run under mocks (stack_capture); bad stacks and bad config become `TargetError`.
+def capture_of(stack: str, project_dir: Path | None = None) -> Capture:
+    """`stack` run under mocks (stack_capture); a bad stack or config raises `StackUnreadable` (its lines).
 
     Imported lazily: Pulumi is slow to import and not needed for `--help`.
     """
-    from pulumi.errors import RunError
+    from stack_capture.stack_errors import capture_for_cli
 
-    from components.config import ConfigError
-    from stack_capture import UnknownStackError, capture_stack
-
-    try:
-        return capture_stack(stack)
-    except UnknownStackError as exc:
-        raise TargetError(str(exc)) from None
-    except (ConfigError, RunError) as exc:
-        raise TargetError(f"stack {stack!r}: {exc}") from None
+    return capture_for_cli(stack, project_dir)
 
 
-def load_targets(stack: str, pipeline: str | None = None, consumer: str | None = None) -> StackTargets:
-    capture = capture_of(stack)
+def load_targets(
+    stack: str, pipeline: str | None = None, consumer: str | None = None, project_dir: Path | None = None
+) -> StackTargets:
+    capture = capture_of(stack, project_dir)
     targets = dlq_targets(
-        capture.pipelines, stack=stack, pipeline=pipeline, consumer=consumer, disabled=capture.disabled_pipelines
+        capture.pipelines, stack=capture.stack, pipeline=pipeline, consumer=consumer,
+        disabled=capture.disabled_pipelines,
     )
-    return StackTargets(stack=stack, region=capture.region, targets=targets)
+    return StackTargets(stack=capture.stack, region=capture.region, targets=targets)

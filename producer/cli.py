@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 
 from producer.errors import ProducerError, SendError
 from producer.outgoing import Message, prepare
+from stack_capture.cli import add_stack_arguments
 
 __all__ = ["main", "read_messages"]
 
@@ -43,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         "send", help="send a JSON Lines file of messages; prints one message id per line",
         description="Send every message of FILE to PIPELINE's entry (batched, failed entries retried).",
     )
-    send.add_argument("--stack", required=True, help="stack name (Pulumi.<stack>.yaml)")
+    add_stack_arguments(send, default=None)
     send.add_argument("--pipeline", required=True, help="pipeline name in the stack")
     send.add_argument("--file", required=True, type=Path, metavar="FILE.jsonl", help="one JSON message per line")
     send.add_argument("--outputs", type=Path, metavar="FILE.json",
@@ -145,17 +146,7 @@ def _producer(args: argparse.Namespace) -> Any:
         kwargs["region"] = args.region
     if args.outputs is not None:
         return Producer.for_stack(args.stack, outputs_file=args.outputs, **kwargs)
-    from pulumi.errors import RunError
-
-    from components.config import ConfigError
-    from stack_capture import UnknownStackError
-
-    try:
-        return Producer.for_stack(args.stack, **kwargs)
-    except UnknownStackError as exc:
-        raise InputError(str(exc)) from None
-    except (ConfigError, RunError) as exc:
-        raise InputError(f"stack {args.stack!r}: {' '.join(str(exc).split())}") from None
+    return Producer.for_stack(args.stack, project_dir=args.project_dir, **kwargs)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -165,3 +156,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InputError, ProducerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ValueError as exc:  # a stack that cannot be read: stack_capture's lines (imported late: Pulumi is slow)
+        from stack_capture.stack_errors import StackUnreadable, report
+
+        if isinstance(exc, StackUnreadable):
+            return report(exc)
+        raise

@@ -80,14 +80,19 @@ class Producer:
         return cls(entries_from_outputs(outputs), **kwargs)
 
     @classmethod
-    def for_stack(cls, stack: str, *, outputs_file: Path | None = None, **kwargs: Any) -> Producer:
+    def for_stack(
+        cls, stack: str, *, outputs_file: Path | None = None, project_dir: Path | None = None, **kwargs: Any
+    ) -> Producer:
         """The entries of ``stack``: from ``outputs_file`` (``pulumi stack output --json``) for a deployed
-        stack, else from the program captured under Pulumi mocks (names as moto/the sandbox create them)."""
+        stack, else from the program captured under Pulumi mocks (names as moto/the sandbox create them).
+
+        ``stack`` is a name in ``project_dir`` or a stack file's path; a stack that cannot be read raises
+        ``stack_capture.stack_errors.StackUnreadable`` (a ValueError whose lines name each problem)."""
         if outputs_file is not None:
             return cls.from_outputs(load_outputs_file(outputs_file), **kwargs)
-        from stack_capture import capture_stack
+        from stack_capture.stack_errors import capture_for_cli
 
-        capture = capture_stack(stack)
+        capture = capture_for_cli(stack, project_dir)
         kwargs.setdefault("region", capture.region)
         return cls.from_outputs(capture.outputs, **kwargs)
 

@@ -1,8 +1,9 @@
 """`python -m sandbox run|plan|cost`: the sandbox command line.
 
-Bad input (unknown stack, invalid stack config, a bad messages file, a message for a missing or
-disabled pipeline, an unreachable endpoint, out-of-range options) is one line on stderr and exit
-status 2, never a traceback. `run` exits 1 when a message was lost or the run did not drain.
+Bad input (unknown stack, a bad messages file, a message for a missing or disabled pipeline, an
+unreachable endpoint, out-of-range options) is one line on stderr and exit status 2, never a traceback;
+a stack file that cannot be read is one line per problem at its `file:LINE:COL`
+(`stack_capture.stack_errors`). `run` exits 1 when a message was lost or the run did not drain.
 """
 
 from __future__ import annotations
@@ -89,7 +90,9 @@ def _port(text: str) -> int:
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", default="dev", help="stack name: Pulumi.<stack>.yaml (default: dev)")
+    from stack_capture.cli import add_stack_arguments
+
+    add_stack_arguments(parser)
     parser.add_argument("--port", type=_port, default=8080, help="HTTP port on 127.0.0.1 (default 8080; 0 = any)")
     parser.add_argument("--aws-port", type=_port, metavar="N",
                         help="also serve the emulator's AWS API on http://127.0.0.1:N (boto3, aws --endpoint-url, "
@@ -101,7 +104,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", default="dev", help="stack name: Pulumi.<stack>.yaml (default: dev)")
+    from stack_capture.cli import add_stack_arguments
+
+    add_stack_arguments(parser)
     source = parser.add_argument_group("messages")
     source.add_argument("--messages", type=Path, metavar="FILE.jsonl",
                         help='one JSON object per line: {"pipeline", "body", "attributes", "group"} '
@@ -218,15 +223,13 @@ def _progress_bar(enabled: bool) -> Any:
 def run_command(args: argparse.Namespace) -> int:
     """`sandbox run`: 0 ok, 1 lost or not drained, 2 bad input."""
     from botocore.exceptions import BotoCoreError
-    from pulumi.errors import RunError
     from rich.console import Console
 
-    from components.config import ConfigError
     from sandbox.clients import EndpointUnreachable
     from sandbox.engine import Progress, RunOptions, SandboxError, run
     from sandbox.messages import MessageError
     from sandbox.report import render
-    from stack_capture import UnknownStackError
+    from stack_capture.stack_errors import report_stack_error, stack_error_types
 
     if args.json is not None:
         try:
@@ -246,6 +249,7 @@ def run_command(args: argparse.Namespace) -> int:
         with _open_or_none(args.function_logs) as logs:
             options = RunOptions(
                 stack=args.stack,
+                project_dir=args.project_dir,
                 endpoint_url=args.endpoint_url,
                 messages_file=args.messages,
                 count=args.count,
@@ -266,10 +270,10 @@ def run_command(args: argparse.Namespace) -> int:
                     result = run(options)
             else:
                 result = run(options)
-    except (UnknownStackError, MessageError, SandboxError, EndpointUnreachable) as exc:
+    except stack_error_types() as exc:
+        return report_stack_error(args.stack, exc)
+    except (MessageError, SandboxError, EndpointUnreachable) as exc:
         return _error(str(exc))
-    except (ConfigError, RunError) as exc:
-        return _error(f"stack {args.stack!r}: {exc}")
     except BotoCoreError as exc:
         where = f" at {args.endpoint_url}" if args.endpoint_url else ""
         return _error(f"AWS emulator{where} failed: {exc}")
@@ -288,11 +292,8 @@ def serve_command(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from pulumi.errors import RunError
-
-    from components.config import ConfigError
     from sandbox.serve import PortInUse, ServeOptions, serve
-    from stack_capture import UnknownStackError
+    from stack_capture.stack_errors import report_stack_error, stack_error_types
 
     stop = threading.Event()
 
@@ -309,13 +310,14 @@ def serve_command(args: argparse.Namespace) -> int:
 
     try:
         with _open_or_none(args.function_logs) as logs:
-            options = ServeOptions(stack=args.stack, port=args.port, aws_port=args.aws_port, api_key=args.api_key,
+            options = ServeOptions(stack=args.stack, project_dir=args.project_dir, port=args.port,
+                                   aws_port=args.aws_port, api_key=args.api_key,
                                    function_logs=logs)
             serve(options, stop, ready)
-    except (PortInUse, UnknownStackError) as exc:
+    except stack_error_types() as exc:
+        return report_stack_error(args.stack, exc)
+    except PortInUse as exc:
         return _error(str(exc))
-    except (ConfigError, RunError) as exc:
-        return _error(f"stack {args.stack!r}: {exc}")
     except OSError as exc:
         return _error(f"{exc.filename or ''}: {exc.strerror or exc}")
     finally:

@@ -52,6 +52,9 @@ class SandboxError(ValueError):
 @dataclass
 class RunOptions:
     stack: str = "dev"
+    """A stack name (in `project_dir`) or a stack file's path."""
+    project_dir: Path | None = None
+    """Where `stack` is looked up (stack_capture.stack_files.project_dir)."""
     config: dict[str, Any] | None = None
     """Replaces `Pulumi.<stack>.yaml` (focused test stacks)."""
     capture: Capture | None = None
@@ -281,7 +284,7 @@ def run(options: RunOptions) -> RunResult:
     """One run; raises SandboxError (or UnknownStackError, MessageError, ConfigError) on bad input."""
     _check_options(options)
     started = time.monotonic()
-    capture = options.capture or capture_stack(options.stack, config=options.config)
+    capture = options.capture or capture_stack(options.stack, config=options.config, project_dir=options.project_dir)
     topology = topology_from_capture(capture)
     messages = _messages(options, capture, topology)
     chaos = Chaos(options.duplicate_rate, options.transient_rate, options.seed)

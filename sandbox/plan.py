@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from contract import aws
-from stack_capture import PROJECT_DIR, Capture, CapturedResource, UnknownStackError, capture_stack, stack_names
+from stack_capture import Capture, CapturedResource, capture_stack
 
 QUEUE = "aws:sqs/queue:Queue"
 TOPIC = "aws:sns/topic:Topic"
@@ -622,32 +622,17 @@ def render(capture: Capture, fmt: str = "markdown") -> str:
 # --- command line ---------------------------------------------------------------------------------
 
 
-def _config_errors() -> tuple[type[BaseException], ...]:
-    import pulumi
-
-    from components.config import ConfigError
-
-    return (ConfigError, pulumi.RunError)
-
-
 def main(args: argparse.Namespace) -> int:
     """`sandbox plan`: 0 on success, 2 on an unknown stack or an invalid stack config."""
+    from stack_capture.stack_errors import report_stack_error, stack_error_types
+
     stack: str = args.stack
     fmt: str = getattr(args, "format", None) or "markdown"
     output: str | None = getattr(args, "output", None)
-    project_dir = Path(getattr(args, "project_dir", None) or PROJECT_DIR)
-    if str(project_dir) not in sys.path:
-        sys.path.insert(0, str(project_dir))
     try:
-        capture = capture_stack(stack, project_dir=project_dir)
-    except UnknownStackError as error:
-        known = ", ".join(stack_names(project_dir)) or "none"
-        message = str(error) if known in str(error) else f"{error} (stacks: {known})"
-        print(f"error: {message}", file=sys.stderr)
-        return 2
-    except _config_errors() as error:
-        print(f"error: stack {stack!r}: {error}", file=sys.stderr)
-        return 2
+        capture = capture_stack(stack, project_dir=getattr(args, "project_dir", None))
+    except stack_error_types() as error:
+        return report_stack_error(stack, error)
     text = render(capture, fmt)
     if output and output != "-":
         Path(output).write_text(text, encoding="utf-8")
@@ -657,11 +642,12 @@ def main(args: argparse.Namespace) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", required=True, help="stack name: Pulumi.<stack>.yaml")
+    from stack_capture.cli import add_stack_arguments
+
+    add_stack_arguments(parser, default=None)
     parser.add_argument("--output", default=None, help="file to write (default: stdout)")
     parser.add_argument("--format", choices=FORMATS, default="markdown",
                         help="text = resource tree, mermaid = diagram, markdown = both (default)")
-    parser.add_argument("--project-dir", default=None, help=argparse.SUPPRESS)
 
 
 def cli(argv: Iterable[str] | None = None) -> int:

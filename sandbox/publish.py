@@ -13,13 +13,15 @@ matcher, so a subscriber that a filter policy excludes counts the message as *fi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from moto.sns.utils import FilterPolicyMatcher
 
+from contract.runtime import PROBE
 from producer import Entry, Producer, RetryPolicy, SendError
 from producer import Message as ProducerMessage
 from sandbox.clients import AwsClients
@@ -54,6 +56,8 @@ def routes(topology: Topology, pipeline: PipelineOutputs, message: Message) -> l
             continue
         matched = True
         if sub.filter_policy:
+            if PROBE in message.attributes:  # the runtime's own attribute: SNS sees it, no filter names it
+                message = replace(message, attributes={k: v for k, v in message.attributes.items() if k != PROBE})
             matcher = FilterPolicyMatcher(sub.filter_policy, sub.filter_scope)
             matched = matcher.matches(dict(filter_attributes(message)), message.body)
         out.append(Route(consumers[sub.endpoint], not matched))
@@ -98,6 +102,18 @@ class Publisher:
     def done(self) -> bool:
         return not self.pending
 
+    def _send_probe(self, pipeline: str, m: Message) -> dict[int, str]:
+        """A smoke probe (sandbox/probes.py) goes out as `ops.smoke` sends it: the producer's `send_probe`."""
+        attributes = {k: v for k, v in m.attributes.items() if k != PROBE}
+        body = json.loads(m.body) if m.body.startswith("{") else {}
+        fields = {k: v for k, v in body.items() if k != PROBE} if isinstance(body, dict) else {}
+        try:
+            with self.scope():
+                self.producer.send_probe(pipeline, str(m.attributes[PROBE]), body=fields, attributes=attributes)
+        except SendError as exc:
+            return {id(m): str(exc)}
+        return {}
+
     def publish_wave(self) -> int:
         """Publish the next wave; returns how many messages went out."""
         wave, self.pending = self.pending[: self.wave], self.pending[self.wave :]
@@ -107,19 +123,24 @@ class Publisher:
         for name, messages in by_pipeline.items():
             pipeline = self.topology.pipelines[name]
             fifo = self.producer.entry(name).fifo
+            business = [m for m in messages if PROBE not in m.attributes]
             outgoing = [
                 ProducerMessage(m.body, m.attributes, (m.group or m.pipeline) if fifo else None, m.logical_id)
-                for m in messages
+                for m in business
             ]
             failed: dict[int, str] = {}
             try:
-                with self.scope():
-                    self.producer.send_many(name, outgoing)
+                if outgoing:
+                    with self.scope():
+                        self.producer.send_many(name, outgoing)
             except SendError as exc:
-                failed = {f.index: str(f) for f in exc.failed}
-            for index, m in enumerate(messages):
-                if index in failed:
-                    self.rejected.append((m, failed[index]))
+                failed = {id(business[f.index]): str(f) for f in exc.failed}
+            for m in messages:
+                if PROBE in m.attributes:
+                    failed.update(self._send_probe(name, m))
+            for m in messages:
+                if id(m) in failed:
+                    self.rejected.append((m, failed[id(m)]))
                 else:
                     self.accepted(m, routes(self.topology, pipeline, m))
         self.sent += len(wave)

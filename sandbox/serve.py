@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
 
@@ -36,7 +37,7 @@ from sandbox.follow import follow
 from sandbox.messages import Message
 from sandbox.publish import routes as message_routes
 from sandbox.topology import topology_from_capture
-from stack_capture import Capture, capture_stack, load_stack_config
+from stack_capture import Capture, capture_stack
 
 DEFAULT_API_KEY = "local-api-key"
 RECENT = 20
@@ -52,6 +53,8 @@ class PortInUse(OSError):
 @dataclass
 class ServeOptions:
     stack: str = "dev"
+    project_dir: Path | None = None
+    """Where `stack` is looked up (stack_capture.stack_files.project_dir)."""
     port: int = 8080
     aws_port: int | None = None
     host: str = "127.0.0.1"
@@ -287,8 +290,7 @@ def serve(options: ServeOptions, stop: threading.Event, ready: Callable[[str, st
     try:
         if options.aws_port is not None:
             check_free(options.host, options.aws_port, "--aws-port")
-        values = dict(options.config) if options.config is not None else load_stack_config(options.stack)
-        capture = capture_stack(options.stack, config=values)
+        capture = capture_stack(options.stack, config=options.config, project_dir=options.project_dir)
         topology = topology_from_capture(capture)
         with start(topology, function_logs=options.function_logs) as live, aws_api(
             options.host, options.aws_port

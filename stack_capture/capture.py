@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import gc
 import json
+import os
 import runpy
 import sys
 from collections.abc import Sequence
@@ -18,12 +19,19 @@ from typing import Any
 
 import pulumi
 
-from components.config import StackConfig
+from components.config import ConfigError, StackConfig, parse_stack_config
 from components.defaults import PROJECT
-from stack_capture import pulumi_internals
+from stack_capture import pulumi_internals, stack_files
 from stack_capture.mocks import AwsMocks
 from stack_capture.model import Capture, CapturedResource
-from stack_capture.stack_files import PROJECT_DIR, load_stack_config
+from stack_capture.stack_files import (
+    StackFile,
+    locate,
+    namespace_config,
+    namespace_problems,
+    program_dir,
+    read_stack,
+)
 
 PROGRAM_CONFIG_VARIABLE = "stack_config"
 """The module-level name under which `__main__.py` keeps the `StackConfig` it built from."""
@@ -44,15 +52,26 @@ def capture_stack(
     *,
     config: dict[str, Any] | None = None,
     transforms: Sequence[pulumi.ResourceTransform] = (),
-    project_dir: Path = PROJECT_DIR,
+    project_dir: Path | str | None = None,
 ) -> Capture:
     """Run `__main__.py` for `stack` under mocks; `config` replaces the stack file, overrides patch it.
 
-    `transforms` are registered as stack transforms before the program runs, as a user's would be.
-    A program that fails raises its error with `.captured_resources`: what it registered first.
+    `stack` is a name in `project_dir` (default: `stack_files.project_dir()`) or a stack file's path.
+    A stack file is read strictly and its config checked before the program runs, so its errors name
+    their line (`stack_files.StackFileError`, `ConfigError`). `transforms` are registered as stack
+    transforms before the program runs, as a user's would be. A program that fails raises its error
+    with `.captured_resources`: what it registered first.
     """
-    values = dict(config) if config is not None else load_stack_config(stack, project_dir)
-    values.update(config_overrides or {})
+    if config is None:
+        stack_file = read_stack(stack, project_dir)
+        stack, values = stack_file.name, dict(stack_file.config)
+        values.update(config_overrides or {})
+        if not config_overrides:
+            check_stack_file(stack_file)
+    else:
+        values = dict(config)
+        values.update(config_overrides or {})
+    program = program_dir(project_dir)
     region = str(values.get("aws:region", "us-east-1"))
     resources: list[CapturedResource] = []
 
@@ -75,14 +94,14 @@ def capture_stack(
     monitor = pulumi_internals.RecordingMonitor(mocks, record)
     pulumi_internals.install_mocks(mocks, project=PROJECT, stack=stack, monitor=monitor)
     pulumi_internals.set_engine_config({k: engine_value(v) for k, v in values.items()})
-    if str(project_dir) not in sys.path:
-        sys.path.insert(0, str(project_dir))
+    if str(program) not in sys.path:
+        sys.path.insert(0, str(program))
     program_globals: dict[str, Any] = {}
 
     def program_main() -> None:
         for transform in transforms:
             pulumi.runtime.register_resource_transform(transform)
-        program_globals.update(runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__"))
+        program_globals.update(runpy.run_path(str(program / "__main__.py"), run_name="__main__"))
 
     gc_was_enabled = gc.isenabled()
     gc.disable()  # the SDK's many short-lived cycles make GC ~half the cost of a large stack
@@ -103,13 +122,30 @@ def capture_stack(
     )
 
 
-@functools.cache
-def cached_capture(stack: str) -> Capture:
-    """`capture_stack(stack)` once per process: for tests and benches that read a stack many times.
+def check_stack_file(stack_file: StackFile) -> None:
+    """The config model's verdict on a stack file, each error at its line (raises ConfigError)."""
+    values = stack_file.config
+    region = values.get("aws:region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    errors = namespace_problems(values)
+    try:
+        parse_stack_config(namespace_config(values), stack=stack_file.name, region=region)
+    except ConfigError as error:
+        errors += error.errors
+    if errors:
+        raise ConfigError(locate(errors, stack_file), located=True)
+
+
+def cached_capture(stack: str, project_dir: Path | str | None = None) -> Capture:
+    """`capture_stack(stack)` once per process and project dir: for tests and benches that read a stack often.
 
     The same object is returned to every caller, so it must be treated as read-only.
     """
-    return capture_stack(stack)
+    return _cached_capture(stack, str(stack_files.project_dir(project_dir).resolve()))
+
+
+@functools.cache
+def _cached_capture(stack: str, directory: str) -> Capture:
+    return capture_stack(stack, project_dir=directory)
 
 
 def _program_config(program_globals: dict[str, Any]) -> StackConfig:

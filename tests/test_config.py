@@ -24,6 +24,7 @@ import components.config
 from components import defaults as d
 from components.config import (
     CONSUMER_KEYS,
+    PIPELINE_KEYS,
     STACK_KEYS,
     ChainPipeline,
     ConfigError,
@@ -34,8 +35,8 @@ from components.config import (
     Subscriber,
     parse_stack_config,
 )
+from tests.conftest import TEST_STACKS_DIR
 
-ROOT = Path(__file__).resolve().parent.parent
 REAL_HANDLER_PROBLEM = components.config.handler_problem
 DASH = "\N{EN DASH}"
 GE = "\N{GREATER-THAN OR EQUAL TO}"
@@ -61,8 +62,10 @@ def span(lo: int, hi: int, unit: str = "") -> str:
     return f"allowed {lo}{DASH}{hi}{unit}"
 
 
-def keys(*names: str) -> str:
-    return f"unknown key; allowed keys: {', '.join(names)}"
+def unknown(key: str, *names: str, hint: str | None = None) -> str:
+    """The unknown-key message: the key, the closest allowed key when one is close, every allowed key."""
+    suggestion = f"; did you mean {hint!r}?" if hint else ";"
+    return f"unknown key {key!r}{suggestion} allowed keys: {', '.join(names)}"
 
 
 # --- fixtures -----------------------------------------------------------------------------
@@ -219,21 +222,43 @@ def test_handler_module_not_under_functions(functions_dir: Path, handler: str, m
 
 def test_handler_function_not_in_module(functions_dir: Path) -> None:
     assert REAL_HANDLER_PROBLEM("handlers.media:resize", functions_dir=functions_dir) == (
-        "'handlers.media:resize': handlers/media.py defines no function 'resize' (it has: download, publish, thumbnail)"
+        "'handlers.media:resize': handlers/media.py defines no function 'resize' "
+        "(its functions: download, publish, thumbnail)"
+    )
+
+
+def test_misspelled_handler_suggests_the_closest_function_of_the_module(functions_dir: Path) -> None:
+    assert REAL_HANDLER_PROBLEM("handlers.media:thumbnial", functions_dir=functions_dir) == (
+        "'handlers.media:thumbnial': handlers/media.py defines no function 'thumbnial'; "
+        "did you mean handlers.media:thumbnail?"
+    )
+
+
+def test_misspelled_handler_never_suggests_imported_names(functions_dir: Path) -> None:
+    """Names a module imports (helpers, exceptions) are not its handlers: never offered, never listed."""
+    (functions_dir / "handlers" / "shipping.py").write_text(
+        "from json import dumps\nfrom handlers.common import PermanentError, ship_later\n\n\n"
+        "def dispatch(message):\n    return message\n"
+    )
+    assert REAL_HANDLER_PROBLEM("handlers.shipping:ship_latr", functions_dir=functions_dir) == (
+        "'handlers.shipping:ship_latr': handlers/shipping.py defines no function 'ship_latr' (its functions: dispatch)"
+    )
+    assert REAL_HANDLER_PROBLEM("handlers.shipping:dump", functions_dir=functions_dir) == (
+        "'handlers.shipping:dump': handlers/shipping.py defines no function 'dump' (its functions: dispatch)"
     )
 
 
 def test_handler_in_empty_module_lists_none(functions_dir: Path) -> None:
     (functions_dir / "handlers" / "empty.py").write_text('"""Nothing yet."""\n')
     assert REAL_HANDLER_PROBLEM("handlers.empty:run", functions_dir=functions_dir) == (
-        "'handlers.empty:run': handlers/empty.py defines no function 'run' (it has: none)"
+        "'handlers.empty:run': handlers/empty.py defines no function 'run' (its functions: none)"
     )
 
 
 def test_handler_private_names_do_not_count(functions_dir: Path) -> None:
     (functions_dir / "handlers" / "private.py").write_text("def _helper(message):\n    return None\n")
     assert REAL_HANDLER_PROBLEM("handlers.private:_helper", functions_dir=functions_dir) == (
-        "'handlers.private:_helper': handlers/private.py defines no function '_helper' (it has: none)"
+        "'handlers.private:_helper': handlers/private.py defines no function '_helper' (its functions: none)"
     )
 
 
@@ -290,7 +315,7 @@ def test_handler_missing(kind: Kind) -> None:
         ),
         (
             "handlers.orders:charge",
-            "'handlers.orders:charge': handlers/orders.py defines no function 'charge' (it has: bill)",
+            "'handlers.orders:charge': handlers/orders.py defines no function 'charge' (its functions: bill)",
         ),
     ],
 )
@@ -303,16 +328,17 @@ def test_handler_invalid_or_nonexistent(kind: Kind, handler: Any, problem: str) 
 
 def test_unknown_stack_level_key() -> None:
     raw = subscriber_config({}) | {"alarmEmails": "ops@example.com"}
-    assert errors_of(raw) == [f"async-pipelines.alarmEmails: {keys(*STACK_KEYS)}"]
+    assert errors_of(raw) == [f"async-pipelines.alarmEmails: {unknown('alarmEmails', *STACK_KEYS, hint='alarmEmail')}"]
 
 
 @pytest.mark.parametrize(
-    ("body", "key", "allowed"),
+    ("body", "key", "allowed", "hint"),
     [
         (
             {"pattern": "fanout", "subscribers": {"billing": {"handler": "handlers.orders:bill"}}, "timeout": 60},
             "timeout",
             ("pattern", "enabled", "fifo", "largeMessages", "subscribers", "http"),
+            None,
         ),
         (
             {
@@ -322,40 +348,75 @@ def test_unknown_stack_level_key() -> None:
             },
             "handler",
             ("pattern", "enabled", "fifo", "largeMessages", "stages", "http"),
+            None,
         ),
         (
             {"pattern": "retry", "handler": "handlers.notify:send", "retries": [{"delay": 30}], "delays": [30]},
             "delays",
             ("pattern", "enabled", "largeMessages", "retries", "http", *CONSUMER_KEYS),
+            "delay",
         ),
     ],
     ids=["fanout", "chain", "retry"],
 )
-def test_unknown_pipeline_key(body: dict[str, Any], key: str, allowed: tuple[str, ...]) -> None:
-    assert errors_of(pipelines(p=body)) == [f"pipelines.p.{key}: {keys(*allowed)}"]
+def test_unknown_pipeline_key(body: dict[str, Any], key: str, allowed: tuple[str, ...], hint: str | None) -> None:
+    assert errors_of(pipelines(p=body)) == [f"pipelines.p.{key}: {unknown(key, *allowed, hint=hint)}"]
 
 
-@pytest.mark.parametrize("key", ["timout", "batch_size", "Handler", "subscribers"])
-def test_unknown_consumer_key(kind: Kind, key: str) -> None:
-    assert errors_of(kind.build({key: 1})) == [f"{kind.path}.{key}: {keys(*kind.allowed_keys)}"]
+@pytest.mark.parametrize(
+    ("key", "hint"), [("timout", "timeout"), ("batch_size", "batchSize"), ("Handler", "handler"), ("subscribers", None)]
+)
+def test_unknown_consumer_key_suggests_the_closest(kind: Kind, key: str, hint: str | None) -> None:
+    assert errors_of(kind.build({key: 1})) == [f"{kind.path}.{key}: {unknown(key, *kind.allowed_keys, hint=hint)}"]
 
 
 def test_unknown_retry_tier_key() -> None:
     assert errors_of(retry_config({"retries": [{"delay": 30, "jitter": True}]})) == [
-        f"pipelines.email.retries[0].jitter: {keys('delay')}"
+        f"pipelines.email.retries[0].jitter: {unknown('jitter', 'delay')}"
     ]
 
 
 def test_unknown_alarm_key() -> None:
     raw = subscriber_config({}) | {"alarms": {"queueDepth": 10, "dlqDepth": 1}}
-    assert errors_of(raw) == [f"alarms.dlqDepth: {keys('oldestMessageAge', 'queueDepth')}"]
+    assert errors_of(raw) == [
+        f"alarms.dlqDepth: {unknown('dlqDepth', 'oldestMessageAge', 'queueDepth', hint='queueDepth')}"
+    ]
 
 
-@pytest.mark.parametrize("pattern", ["fan-out", "Fanout", "pipeline", "", 1, MISSING])
-def test_unknown_or_missing_pattern(pattern: Any) -> None:
-    body = merged({"pattern": pattern}, {"handler": "handlers.notify:send"})
-    value = None if pattern is MISSING else pattern
-    assert errors_of(pipelines(email=body)) == [f"pipelines.email.pattern: {value!r} is not a pattern; {PATTERN_RULE}"]
+@pytest.mark.parametrize(
+    ("pattern", "hint"),
+    [("fan-out", "fanout"), ("Fanout", "fanout"), ("chian", "chain"), ("pipeline", None), ("", None), (1, None)],
+)
+def test_unknown_pattern_suggests_the_closest(pattern: Any, hint: str | None) -> None:
+    body = {"pattern": pattern, "handler": "handlers.notify:send"}
+    also = f"; did you mean {hint!r}?" if hint else ";"
+    expected = f"pipelines.email.pattern: {pattern!r} is not a pattern{also} {PATTERN_RULE}"
+    assert errors_of(pipelines(email=body)) == [expected]
+
+
+def test_missing_pattern_is_required() -> None:
+    body = {"handler": "handlers.notify:send", "retries": [{"delay": 30}]}
+    assert errors_of(pipelines(email=body)) == [f"pipelines.email.pattern: required; {PATTERN_RULE}"]
+
+
+ANY_PIPELINE_KEYS = tuple(dict.fromkeys(k for keys in PIPELINE_KEYS.values() for k in keys))
+
+
+def test_misspelled_pattern_key_is_named_with_its_correction() -> None:
+    """`patern: chain` used to say only "None is not a pattern": the key itself is the mistake."""
+    body = {"patern": "chain", "stages": [{"name": "download", "handler": "handlers.media:download"}]}
+    assert errors_of(pipelines(media=body)) == [
+        f"pipelines.media.patern: {unknown('patern', *ANY_PIPELINE_KEYS, hint='pattern')}",
+        f"pipelines.media.pattern: required; {PATTERN_RULE}",
+    ]
+
+
+def test_pipeline_without_a_valid_pattern_still_reports_its_unknown_keys() -> None:
+    body = {"pattern": "chian", "stages": [], "subscriber": {}}
+    assert errors_of(pipelines(media=body)) == [
+        f"pipelines.media.subscriber: {unknown('subscriber', *ANY_PIPELINE_KEYS, hint='subscribers')}",
+        f"pipelines.media.pattern: 'chian' is not a pattern; did you mean 'chain'? {PATTERN_RULE}",
+    ]
 
 
 # --- the pipelines mapping and each pipeline ------------------------------------------------------
@@ -1207,7 +1268,7 @@ def test_all_pipelines_disabled() -> None:
 
 
 def test_dev_stack_file_parses(real_handlers: Path) -> None:
-    raw, region = stack_config_block((ROOT / "Pulumi.dev.yaml").read_text())
+    raw, region = stack_config_block((TEST_STACKS_DIR / "Pulumi.dev.yaml").read_text())
     config = parse_stack_config(raw, stack="dev", region=region)
     assert (config.region, config.log_retention_days, config.alarm_email) == ("us-east-1", 7, None)
     assert (config.alarms.oldest_message_age, config.alarms.queue_depth) == (300, 100)
@@ -1227,7 +1288,7 @@ def test_dev_stack_file_parses(real_handlers: Path) -> None:
 
 
 def test_prod_stack_file_parses(real_handlers: Path) -> None:
-    raw, region = stack_config_block((ROOT / "Pulumi.prod.yaml").read_text())
+    raw, region = stack_config_block((TEST_STACKS_DIR / "Pulumi.prod.yaml").read_text())
     config = parse_stack_config(raw, stack="prod", region=region)
     assert (config.region, config.architecture, config.alarm_email) == ("eu-west-1", "arm64", "oncall@example.com")
     assert (config.log_retention_days, config.alarms.oldest_message_age, config.alarms.queue_depth) == (90, 900, 5000)

@@ -94,7 +94,7 @@ def test_stack_switch_for_the_account_role() -> None:
         (
             fanout({"auth": "jwt", "cors": True}),
             [
-                "pipelines.orders.http.cors: unknown key; allowed keys: auth, public, throttle, maxBodyBytes, "
+                "pipelines.orders.http.cors: unknown key 'cors'; allowed keys: auth, public, throttle, maxBodyBytes, "
                 "groupFrom",
                 "pipelines.orders.http.auth: 'jwt' is not allowed; allowed iam, apiKey, none",
             ],
@@ -123,7 +123,7 @@ def test_stack_switch_for_the_account_role() -> None:
         (
             retry({"throttle": {"rate": 0, "burst": 6000, "period": "DAY"}}),
             [
-                "pipelines.email.http.throttle.period: unknown key; allowed keys: rate, burst",
+                "pipelines.email.http.throttle.period: unknown key 'period'; allowed keys: rate, burst",
                 f"pipelines.email.http.throttle.rate: 0 is not allowed; requests per second, a number > 0 and "
                 f"{LE} 10000",
                 f"pipelines.email.http.throttle.burst: 6000 is out of range; allowed 1{DASH}5000 requests",

@@ -56,3 +56,40 @@ def test_only_stack_capture_reaches_pulumi_private_apis() -> None:
         and path != Path(__file__).resolve()
     }
     assert {p: names for p, names in users.items() if names} == {}
+
+
+def test_components_have_no_import_cycle() -> None:
+    """e.g. config.py <-> http_config.py: both take the error collector from config_errors.py instead."""
+    modules = {p.stem: p for p in python_files("components") if p.stem != "__init__"}
+    graph = {
+        name: {m.split(".")[1] for m in imported_modules(path) if m.startswith("components.") and
+               m.split(".")[1] in modules}
+        for name, path in modules.items()
+    }
+
+    def cycle_from(start: str) -> list[str] | None:
+        stack = [(start, [start])]
+        while stack:
+            node, path = stack.pop()
+            for nxt in graph[node]:
+                if nxt == start:
+                    return [*path, start]
+                if nxt not in path:
+                    stack.append((nxt, [*path, nxt]))
+        return None
+
+    cycles = [c for name in sorted(graph) if (c := cycle_from(name))]
+    assert cycles == [], " ; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_command_lines_parse_without_importing_pulumi() -> None:
+    """`--help` and argument errors stay fast: the stack arguments (stack_capture.cli) need no Pulumi."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ops.dlq, ops.smoke, producer.cli, stack_capture.cli, sandbox.cost.cli\n"
+        "print(sorted(m for m in sys.modules if m == 'pulumi' or m.startswith('pulumi.')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

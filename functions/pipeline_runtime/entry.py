@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pipeline_runtime import clients, idempotency, loader, probes
+from pipeline_runtime import clients, hooks, idempotency, loader, probes
 from pipeline_runtime.log import get_logger
 from pipeline_runtime.processing import RecordProcessor
 from pipeline_runtime.settings import Settings
@@ -90,10 +90,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _probe(settings: Settings, record: dict[str, Any], logger: Any) -> bool:
     """Answer a smoke-test probe (probes.py); False when its receipt could not be written (retry it)."""
     try:
-        probes.answer(settings, record, logger)
+        ok = probes.answer(settings, record, logger)
     except Exception as exc:
         logger.warning("probe receipt not written; reported for retry", extra={"error": f"{type(exc).__name__}: {exc}"})
         return False
+    # Outcome listeners (the sandbox's ledger) see a probe handled like a record: forwarded along a chain.
+    hooks.notify(settings.scope, record, {"outcome": "forwarded" if ok and settings.next_queue_url else "succeeded",
+                                          "probe": True})
     return True
 
 

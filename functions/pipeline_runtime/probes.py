@@ -77,8 +77,10 @@ def _forward(settings: Settings, record: dict[str, Any], probe: str) -> None:
     clients.sqs().send_message(**params)
 
 
-def answer(settings: Settings, record: dict[str, Any], logger: Logger) -> None:
-    """Run the checks and write the receipt; raises only when the receipt cannot be written."""
+def answer(settings: Settings, record: dict[str, Any], logger: Logger) -> bool:
+    """Run the checks and write the receipt; True when every check passed (then a chain forwarded it).
+
+    Raises only when the receipt cannot be written."""
     probe = probe_id(record) or ""
     checks: dict[str, str] = {}
     ok = _check(checks, "handler", lambda: loader.resolve(settings.handler))
@@ -101,7 +103,7 @@ def answer(settings: Settings, record: dict[str, Any], logger: Logger) -> None:
         extra={"decision": "probe", "probe": probe, "probe_status": status, "checks": checks},
     )
     if not settings.idempotency_table:
-        return
+        return ok
     clients.dynamodb().put_item(
         TableName=settings.idempotency_table,
         Item={
@@ -112,3 +114,4 @@ def answer(settings: Settings, record: dict[str, Any], logger: Logger) -> None:
             "checks": {"S": json.dumps(checks, sort_keys=True)},
         },
     )
+    return ok

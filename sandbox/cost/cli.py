@@ -12,8 +12,11 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 DEFAULT_MESSAGES_PER_MONTH = 5_000_000
+ACCOUNT_CONCURRENCY = 1000
+"""contract.aws.LAMBDA_ACCOUNT_CONCURRENCY_DEFAULT (not imported: `--help` stays fast)."""
 
 
 class CostInputError(ValueError):
@@ -44,6 +47,14 @@ def _positive(text: str) -> float:
     return value
 
 
+def _duration(text: str) -> tuple[str | None, float]:
+    """`MS` (every consumer) or `PIPELINE.CONSUMER=MS` (one consumer)."""
+    name, sep, value = text.rpartition("=")
+    if sep and (not name or "." not in name):
+        raise argparse.ArgumentTypeError(f"{text!r} is not MS or PIPELINE.CONSUMER=MS")
+    return (name.strip() or None), _positive(value.strip())
+
+
 def _groups(text: str) -> int:
     value = _count(text)
     if value < 1 or value != int(value):
@@ -52,7 +63,9 @@ def _groups(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", default="dev", help="stack name: Pulumi.<stack>.yaml (default: dev)")
+    from stack_capture.cli import add_stack_arguments
+
+    add_stack_arguments(parser)
     volume = parser.add_argument_group("volume")
     volume.add_argument("--messages-per-month", type=_count, metavar="N",
                         help=f"messages published into each enabled pipeline (default {DEFAULT_MESSAGES_PER_MONTH:,}"
@@ -61,10 +74,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="messages per month into one pipeline (repeatable); pipelines not named get "
                         "--messages-per-month, or 0 when only --volume is given")
     volume.add_argument("--messages", type=Path, metavar="FILE.jsonl",
-                        help="measure with these messages instead of the built-in samples (your traffic mix)")
+                        help="measure with these messages too, added to the built-in samples (your traffic mix); "
+                        "pipelines with neither are measured with smoke probes")
     model = parser.add_argument_group("model")
-    model.add_argument("--duration-ms", type=_positive, metavar="MS",
-                       help="duration of every invocation (default: measured per record in the sandbox)")
+    model.add_argument("--duration-ms", type=_duration, action="append", default=[],
+                       metavar="[PIPELINE.CONSUMER=]MS",
+                       help="duration of an invocation, for every consumer or one (repeatable: "
+                       "--duration-ms media.download=800 --duration-ms 100; default: measured per record)")
+    model.add_argument("--account-concurrency", type=_groups, default=ACCOUNT_CONCURRENCY, metavar="N",
+                       help="capacity: the account's Lambda concurrency in the region, shared by every consumer "
+                       f"(default {ACCOUNT_CONCURRENCY:,}, AWS's default quota)")
     model.add_argument("--free-tier", action="store_true", help="subtract AWS's always-free monthly allowances")
     model.add_argument("--rate", type=_count, metavar="MSG/S",
                        help="capacity: messages per second published into each pipeline "
@@ -98,6 +117,25 @@ def volumes_for(
     return volumes
 
 
+def durations_for(stack: str, consumers: Sequence[tuple[str, str]], given: list[tuple[str | None, float]]) -> Any:
+    """`--duration-ms` values as `model.Durations`; raises CostInputError naming an unknown consumer."""
+    from .model import Durations
+
+    default: float | None = None
+    per_consumer: dict[tuple[str, str], float] = {}
+    for name, ms in given:
+        if name is None:
+            default = ms
+            continue
+        scope = tuple(name.split(".", 1))
+        if scope not in consumers:
+            known = ", ".join(f"{p}.{c}" for p, c in consumers) or "none"
+            raise CostInputError(f"--duration-ms {name}={ms:g}: no consumer {name!r} in stack {stack!r} "
+                                 f"(consumers: {known})")
+        per_consumer[(scope[0], scope[1])] = ms
+    return Durations(default, per_consumer)
+
+
 def _error(message: str) -> int:
     print(f"error: {' '.join(message.split())}", file=sys.stderr)
     return 2
@@ -121,52 +159,58 @@ def main(args: argparse.Namespace) -> int:
     if args.diff:
         return diff_command(*args.diff)
     from botocore.exceptions import BotoCoreError
-    from pulumi.errors import RunError
     from rich.console import Console
 
-    from components.config import ConfigError
     from sandbox.engine import SandboxError
     from sandbox.messages import MessageError
-    from stack_capture import UnknownStackError, capture_stack
+    from sandbox.topology import topology_from_capture
+    from stack_capture import capture_stack
+    from stack_capture.stack_errors import report_stack_error, stack_error_types
 
-    from .capacity import capacities
+    from .capacity import account_concurrency, capacities
     from .drivers import top_drivers
     from .measure import measure
     from .model import estimate
     from .prices import SECONDS_PER_MONTH
     from .report import render, to_json
+    from .workload import workload
 
     started = time.monotonic()
     try:
-        capture = capture_stack(args.stack)
-        volumes = volumes_for(args.stack, capture.enabled_pipelines, capture.disabled_pipelines,
+        capture = capture_stack(args.stack, project_dir=args.project_dir)
+        volumes = volumes_for(capture.stack, capture.enabled_pipelines, capture.disabled_pipelines,
                               args.messages_per_month, args.volume)
         if args.json is not None:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.touch()
-        measured = measure(args.stack, capture=capture, messages_file=args.messages)
+        topology = topology_from_capture(capture)
+        work = workload(topology, capture.disabled_pipelines, args.messages)
+        measured = measure(capture.stack, capture=capture, messages=work.messages, probed=work.probed)
+        durations = durations_for(capture.stack, list(measured.consumers), args.duration_ms)
         unmeasured = [p for p, v in volumes.items() if v > 0 and not measured.published.get(p)]
         if unmeasured:
             raise CostInputError(
-                f"no messages were measured for pipeline(s) {', '.join(unmeasured)} of stack {args.stack!r}: "
-                "pass --messages FILE.jsonl with messages for them (or --volume NAME=0)"
+                f"no messages were measured for pipeline(s) {', '.join(unmeasured)} of stack {capture.stack!r} "
+                "(no sample, and no smoke probe passes their filters): pass --messages FILE.jsonl with messages "
+                "for them (or --volume NAME=0)"
             )
-    except (CostInputError, UnknownStackError, MessageError, SandboxError) as exc:
+    except stack_error_types() as exc:
+        return report_stack_error(args.stack, exc)
+    except (CostInputError, MessageError, SandboxError) as exc:
         return _error(str(exc))
-    except (ConfigError, RunError) as exc:
-        return _error(f"stack {args.stack!r}: {exc}")
     except BotoCoreError as exc:
         return _error(f"sandbox run failed: {exc}")
     except OSError as exc:
         return _error(f"{exc.filename or ''}: {exc.strerror or exc}")
-    est = estimate(measured, volumes, duration_ms=args.duration_ms, free_tier=args.free_tier)
+    est = estimate(measured, volumes, duration_ms=durations, free_tier=args.free_tier)
     drivers = top_drivers(measured, est)
     rates = {p: (args.rate if args.rate is not None else v / SECONDS_PER_MONTH) for p, v in volumes.items()}
-    capacity = capacities(measured, rates, args.duration_ms, args.fifo_groups)
+    capacity = capacities(measured, rates, durations, args.fifo_groups, args.account_concurrency)
+    shared = account_concurrency(capacity, args.account_concurrency)
     console = Console(width=None if sys.stdout.isatty() else 160)
-    render(est, drivers, capacity, console)
+    render(est, drivers, capacity, console, shared, measured.probed)
     console.print(f"\n(measured and priced in {time.monotonic() - started:.1f} s)", style="dim")
     if args.json is not None:
-        report = to_json(est, measured, drivers, capacity, rates)
+        report = to_json(est, measured, drivers, capacity, rates, shared)
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -13,6 +13,7 @@ import io
 import os
 import statistics
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO, cast
@@ -82,6 +83,8 @@ class ConsumerProfile:
     client set-up); CPU rather than wall time, so a busy machine does not inflate it."""
     groups: int
     """Distinct FIFO message groups the run delivered (0 for standard queues)."""
+    probed: bool = False
+    """Its pipeline had no sample messages: measured with smoke probes (sandbox/probes.py), not business ones."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ class Measurement:
     wall_seconds: float
     rest_apis: int = 0
     """API Gateway REST APIs of `http:` ingress (not exercised by the measurement: noted, not priced)."""
+    probed: tuple[str, ...] = ()
+    """Pipelines measured with smoke probes because they had no sample messages."""
 
     @property
     def pipelines(self) -> list[str]:
@@ -158,8 +163,11 @@ def measure(
     messages: list[MessageSpec] | None = None,
     messages_file: Path | None = None,
     count: int | None = None,
+    probed: Collection[str] = (),
 ) -> Measurement:
-    """Run the stack's samples (or the given messages) through the sandbox, metering every call."""
+    """Run the stack's samples (or the given messages) through the sandbox, metering every call.
+
+    `probed` names the pipelines whose messages are smoke probes (`sandbox.cost.workload`)."""
     capture = capture or capture_stack(stack, config=config)
     topology = topology_from_capture(capture)
     meter = Meter(Attribution(topology))
@@ -171,11 +179,12 @@ def measure(
     )
     with observe_api_calls(meter), observe_invocations(invocations):
         result = run(options)
-    return _measurement(capture, topology, result, meter, invocations, logs)
+    return _measurement(capture, topology, result, meter, invocations, logs, tuple(probed))
 
 
 def _measurement(
-    capture: Capture, topology: Topology, result: RunResult, meter: Meter, invocations: _Invocations, logs: LogBytes
+    capture: Capture, topology: Topology, result: RunResult, meter: Meter, invocations: _Invocations, logs: LogBytes,
+    probed: tuple[str, ...] = (),
 ) -> Measurement:
     arch = _architectures(capture)
     consumers: dict[Scope, ConsumerProfile] = {}
@@ -213,6 +222,7 @@ def _measurement(
             invocations=len(samples),
             warm_ms_per_record=_warm_ms_per_record(samples),
             groups=len(tally.groups),
+            probed=fn.pipeline in probed,
         )
     entries = {}
     for name, p in topology.pipelines.items():
@@ -238,5 +248,6 @@ def _measurement(
         encrypted_topics=dict(encrypted),
         run_ok=result.ok,
         rest_apis=len(capture.of_type(REST_API)),
+        probed=tuple(p for p in topology.pipelines if p in probed),
         wall_seconds=float(result.report.get("wall_seconds", 0.0)),
     )

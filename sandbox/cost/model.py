@@ -117,7 +117,7 @@ class Estimate:
     rates: dict[Scope, Rates]
     assumptions: list[str]
     free_tier: bool
-    duration_ms: float | None
+    duration_ms: Durations
 
     @property
     def approximate(self) -> bool:
@@ -182,23 +182,56 @@ def _line(pipeline: str, consumer: str, item: str, unit: str, quantity: float, f
     return Line(pipeline, consumer, item, unit, quantity, _unit_cost(unit, quantity), fixed)
 
 
+@dataclass(frozen=True)
+class Durations:
+    """`--duration-ms`: one duration per invocation for every consumer, and/or per `pipeline.consumer`."""
+
+    default: float | None = None
+    per_consumer: dict[Scope, float] = field(default_factory=dict)
+
+    def of(self, scope: Scope) -> float | None:
+        return self.per_consumer.get(scope, self.default)
+
+    def source(self, scope: Scope) -> str:
+        if scope in self.per_consumer:
+            return f"--duration-ms {scope[0]}.{scope[1]}=… (per invocation)"
+        return "--duration-ms (per invocation)"
+
+    def to_json(self) -> float | dict[str, float] | None:
+        if not self.per_consumer:
+            return self.default
+        out = {f"{p}.{c}": ms for (p, c), ms in self.per_consumer.items()}
+        return out | ({"*": self.default} if self.default is not None else {})
+
+
+def as_durations(duration_ms: float | Durations | None) -> Durations:
+    return duration_ms if isinstance(duration_ms, Durations) else Durations(duration_ms)
+
+
 def _ms_per_record(m: Measurement, c: ConsumerProfile) -> tuple[float, str]:
-    if c.warm_ms_per_record is not None:
+    if c.warm_ms_per_record is not None and not c.probed:
         return c.warm_ms_per_record, "measured (warm sandbox invocations)"
-    measured = [p.warm_ms_per_record for p in m.consumers.values() if p.warm_ms_per_record is not None]
+    measured = [
+        p.warm_ms_per_record for p in m.consumers.values() if p.warm_ms_per_record is not None and not p.probed
+    ]
+    why = "measured with smoke probes only, which skip the business function" if c.probed else (
+        "no warm invocation of its own"
+    )
     if measured:
-        return max(measured), "the slowest measured consumer (no warm invocation of its own)"
-    return DEFAULT_MS_PER_RECORD, f"assumed {DEFAULT_MS_PER_RECORD:g} ms per record"
+        return max(measured), f"the slowest measured consumer ({why}; set --duration-ms {c.pipeline}.{c.consumer}=MS)"
+    return DEFAULT_MS_PER_RECORD, f"assumed {DEFAULT_MS_PER_RECORD:g} ms per record ({why})"
 
 
-def rates_for(m: Measurement, c: ConsumerProfile, volume: float, duration_ms: float | None) -> Rates:
+def rates_for(m: Measurement, c: ConsumerProfile, volume: float, duration: float | Durations | None) -> Rates:
+    durations = as_durations(duration)
+    duration_ms = durations.of((c.pipeline, c.consumer))
     published = m.published.get(c.pipeline, 0)
     records = c.records * volume / published if published else 0.0
     per_second = records / SECONDS_PER_MONTH
     pollers = min(POLLERS, c.max_concurrency or POLLERS)
     ms_record, source = _ms_per_record(m, c)
     if duration_ms is not None:
-        ms_record, source = duration_ms, "--duration-ms (per invocation)"
+        ms_record, source = duration_ms, durations.source((c.pipeline, c.consumer))
     rho = min(float(PER_REQUEST), float(c.batch_size), max(1.0, per_second * ms_record / 1000.0 / pollers))
     fill = rho if c.batch_window == 0 else min(float(c.batch_size), max(rho, per_second * c.batch_window / pollers))
     ms_invocation = duration_ms if duration_ms is not None else fill * ms_record
@@ -294,11 +327,12 @@ def estimate(
     m: Measurement,
     volumes: dict[str, float],
     *,
-    duration_ms: float | None = None,
+    duration_ms: float | Durations | None = None,
     free_tier: bool = False,
     changes: tuple[Change, ...] = (),
 ) -> Estimate:
     """Monthly cost of the measured stack at `volumes` (messages per month into each pipeline)."""
+    durations = as_durations(duration_ms)
     consumers = dict(m.consumers)
     drops: dict[Scope, tuple[str, ...]] = defaultdict(tuple)
     for change in changes:
@@ -311,12 +345,12 @@ def estimate(
         lines += _entry_lines(entry, volumes.get(name, 0.0))
     for scope, c in consumers.items():
         volume = volumes.get(c.pipeline, 0.0)
-        r = rates[scope] = rates_for(m, c, volume, duration_ms)
+        r = rates[scope] = rates_for(m, c, volume, durations)
         lines += _consumer_lines(m, c, volume, r, drops[scope])
     lines += _fixed_lines(m, consumers)
     if free_tier:
         lines = _apply_free_tier(lines)
-    return Estimate(m.stack, m.region, dict(volumes), lines, rates, assumptions(m, free_tier), free_tier, duration_ms)
+    return Estimate(m.stack, m.region, dict(volumes), lines, rates, assumptions(m, free_tier), free_tier, durations)
 
 
 def assumptions(m: Measurement, free_tier: bool) -> list[str]:
@@ -344,6 +378,13 @@ def assumptions(m: Measurement, free_tier: bool) -> list[str]:
         "(no key fee; at most one $0.03/10,000 request per publish, fewer with data key reuse); DynamoDB and S3 "
         "storage; data transfer; the customer managed key's requests (only when alarms notify).",
     ]
+    if m.probed:
+        out.append(
+            f"Measured with smoke probes (no sample messages): {', '.join(m.probed)} - a probe takes a successful "
+            "message's request path (entry, fan-out filters, receive, the runtime's checks, next-stage send, a "
+            "receipt write, delete) but not the business function: its own calls and duration are not measured; "
+            "pass --messages FILE with real messages, or --duration-ms PIPELINE.CONSUMER=MS."
+        )
     if m.rest_apis:
         rest = PRICES["apigateway.rest"]
         out.append(

@@ -2,7 +2,7 @@
 
 JSON (`--json FILE`, `schema_version` 1):
 * `stack`, `region`, `approximate` (true outside us-east-1), `prices_as_of`, `volumes` (messages per
-  month per pipeline), `free_tier`, `duration_ms`;
+  month per pipeline), `free_tier`, `duration_ms` (a number, or `pipeline.consumer` -> ms with `*` for the rest);
 * `monthly_usd`, `fixed_usd`, `usage_usd`;
 * `by_service`: service -> USD; `by_pipeline`: pipeline -> {`usd`, `fixed_usd`, `by_service`,
   `consumers`: consumer -> service -> USD} (`(entry)` is the producer's publishes, `(stack)` the
@@ -13,7 +13,10 @@ JSON (`--json FILE`, `schema_version` 1):
 * `drivers`: the top three {`pipeline`, `consumer`, `service`, `usd`, `change`, `saves_usd`, `note`};
 * `capacity`: per consumer {`concurrency`, `concurrency_source`, `ceiling_per_second`,
   `arrival_per_second`, `backlog_per_hour`, `warnings`} at `rate_per_second`;
-* `assumptions`: the model's assumptions, in words; `measured`: what the sandbox run published.
+* `account_concurrency`: {`limit`, `needed`, `reserved`, `consumers`, `warnings`}: the region's Lambda
+  concurrency every consumer shares;
+* `assumptions`: the model's assumptions, in words; `measured`: what the sandbox run published, and
+  `probed`: the pipelines measured with smoke probes (no sample messages).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from .capacity import Capacity
+from .capacity import AccountConcurrency, Capacity, account_concurrency
 from .drivers import Driver
 from .measure import Measurement
 from .model import SERVICES, Estimate
@@ -48,8 +51,14 @@ def usd(value: float) -> str:
 
 
 def to_json(
-    est: Estimate, m: Measurement, drivers: list[Driver], capacity: list[Capacity], rates: dict[str, float]
+    est: Estimate,
+    m: Measurement,
+    drivers: list[Driver],
+    capacity: list[Capacity],
+    rates: dict[str, float],
+    shared: AccountConcurrency | None = None,
 ) -> dict[str, Any]:
+    shared = shared or account_concurrency(capacity)
     return {
         "schema_version": SCHEMA_VERSION,
         "stack": est.stack,
@@ -58,7 +67,7 @@ def to_json(
         "prices_as_of": PRICES_AS_OF,
         "volumes": est.volumes,
         "free_tier": est.free_tier,
-        "duration_ms": est.duration_ms,
+        "duration_ms": est.duration_ms.to_json(),
         "monthly_usd": round(est.monthly_usd, 6),
         "fixed_usd": round(est.fixed_usd, 6),
         "usage_usd": round(est.monthly_usd - est.fixed_usd, 6),
@@ -73,21 +82,33 @@ def to_json(
         "drivers": [asdict(d) for d in drivers],
         "rate_per_second": rates,
         "capacity": [asdict(c) for c in capacity],
+        "account_concurrency": asdict(shared),
         "assumptions": est.assumptions,
         "measured": {
             "published": dict(m.published),
+            "probed": list(m.probed),
             "run_ok": m.run_ok,
             "sandbox_wall_seconds": m.wall_seconds,
         },
     }
 
 
-def render(est: Estimate, drivers: list[Driver], capacity: list[Capacity], console: Console) -> None:
+def render(
+    est: Estimate,
+    drivers: list[Driver],
+    capacity: list[Capacity],
+    console: Console,
+    shared: AccountConcurrency | None = None,
+    probed: tuple[str, ...] = (),
+) -> None:
     volumes = ", ".join(f"{p} {v:,.0f}" for p, v in est.volumes.items())
     where = est.region + (" (APPROXIMATE: us-east-1 prices)" if est.approximate else "")
     console.print(f"[bold]Monthly cost of stack {est.stack}[/] · {where} · list prices of {PRICES_AS_OF}"
                   + (" · free tier subtracted" if est.free_tier else ""))
     console.print(f"messages per month: {volumes}")
+    if probed:
+        console.print(f"[yellow]measured with smoke probes (no sample messages): {', '.join(probed)}[/] - the "
+                      "request path of a successful message, without the business function (see Assumptions)")
     services = [s for s in SERVICES if any(line.service == s for line in est.lines)]
     table = Table(show_edge=False, pad_edge=False)
     table.add_column("pipeline / consumer")
@@ -120,13 +141,13 @@ def render(est: Estimate, drivers: list[Driver], capacity: list[Capacity], conso
             console.print(f"  {n}. {d.service} of {who}: {usd(d.usd)} — {d.change} saves {usd(d.saves_usd)}")
         else:
             console.print(f"  {n}. {d.service} of {who}: {usd(d.usd)} — no config key: {d.note}")
-    render_capacity(capacity, console)
+    render_capacity(capacity, console, shared or account_concurrency(capacity))
     console.print("\n[bold]Assumptions[/]")
     for a in est.assumptions:
         console.print(f"  - {a}", highlight=False)
 
 
-def render_capacity(capacity: list[Capacity], console: Console) -> None:
+def render_capacity(capacity: list[Capacity], console: Console, shared: AccountConcurrency | None = None) -> None:
     table = Table(title="Capacity", title_justify="left", show_edge=False, pad_edge=False)
     for name, justify in (("consumer", "left"), ("batches", "right"), ("batch", "right"), ("ms/batch", "right"),
                           ("ceiling rec/s", "right"), ("arriving rec/s", "right"), ("backlog/h", "right")):
@@ -139,6 +160,16 @@ def render_capacity(capacity: list[Capacity], console: Console) -> None:
     for c in capacity:
         for w in c.warnings:
             console.print(f"  ! {c.pipeline}.{c.consumer}: {w}", highlight=False)
+    shared = shared or account_concurrency(capacity)
+    reserved = f", maxConcurrency reserves {shared.reserved:,}" if shared.reserved else ""
+    console.print(
+        f"Account concurrency: {shared.limit:,} concurrent executions in the region, shared by all "
+        f"{shared.consumers} consumers (and every other function there); at these rates they need "
+        f"~{shared.needed:,.1f} at once{reserved}",
+        highlight=False,
+    )
+    for w in shared.warnings:
+        console.print(f"  ! account: {w}", highlight=False)
 
 
 def load_report(path: Path) -> dict[str, Any] | None:

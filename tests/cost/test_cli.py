@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from sandbox.__main__ import main
+from sandbox.cost.cli import CostInputError, durations_for
+from sandbox.cost.model import Durations
 from sandbox.cost.report import diff_markdown
+from sandbox.messages import load_samples
 
 
 def one_line_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -96,9 +99,96 @@ def test_cost_of_the_dev_stack(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert "#### Cost of stack `dev`" in capsys.readouterr().out
 
 
-def test_a_pipeline_without_measured_messages(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    messages = tmp_path / "orders-only.jsonl"
-    messages.write_text(json.dumps({"pipeline": "email", "body": {"to": "a@example.com", "subject": "s", "text": "t"}})
-                        + "\n")
-    err = one_line_error(capsys, "--messages", str(messages), "--volume", "email=10", "--volume", "orders=10")
-    assert "no messages were measured for pipeline(s) orders of stack 'dev'" in err
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--duration-ms", "media=5"], "'media=5' is not MS or PIPELINE.CONSUMER=MS"),
+        (["--duration-ms", "media.download=fast"], "'fast' is not a number"),
+        (["--account-concurrency", "0"], "must be a whole number"),
+    ],
+)
+def test_bad_duration_or_account_concurrency(
+    capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+) -> None:
+    assert expected in one_line_error(capsys, *argv)
+
+
+def test_duration_for_an_unknown_consumer_names_the_consumers() -> None:
+    with pytest.raises(CostInputError) as info:
+        durations_for("dev", [("media", "download"), ("email", "consumer")], [("media.resize", 800.0)])
+    assert str(info.value) == (
+        "--duration-ms media.resize=800: no consumer 'media.resize' in stack 'dev' "
+        "(consumers: media.download, email.consumer)"
+    )
+
+
+def test_durations_per_consumer_and_for_the_rest() -> None:
+    durations = durations_for("dev", [("media", "download"), ("email", "consumer")],
+                              [("media.download", 800.0), (None, 100.0)])
+    assert durations == Durations(100.0, {("media", "download"): 800.0})
+    assert (durations.of(("media", "download")), durations.of(("email", "consumer"))) == (800.0, 100.0)
+
+
+NEW_PIPELINES = """\
+config:
+  aws:region: us-east-1
+  async-pipelines:pipelines:
+    email:
+      pattern: retry
+      handler: handlers.notify:send
+      retries: [{delay: 30}]
+    audit:
+      pattern: fanout
+      subscribers:
+        archive: {handler: handlers.analytics:record, filter: {type: [order_created]}}
+        scan: {handler: handlers.analytics:record, filter: {kind: [{prefix: "doc-"}]}}
+    resize:
+      pattern: chain
+      stages:
+        - {name: fetch, handler: handlers.media:download}
+        - {name: shrink, handler: handlers.media:thumbnail}
+"""
+
+
+def test_pipelines_without_samples_are_measured_with_smoke_probes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Pipelines a user adds have no samples: `sandbox cost` measures them with probes and says so."""
+    (tmp_path / "Pulumi.new.yaml").write_text(NEW_PIPELINES)
+    out_json = tmp_path / "new.json"
+    code = main(["cost", "--stack", "new", "--project-dir", str(tmp_path), "--json", str(out_json),
+                 "--duration-ms", "resize.fetch=800", "--duration-ms", "100"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "measured with smoke probes (no sample messages): audit, resize" in out
+    data = json.loads(out_json.read_text())
+    assert data["measured"]["probed"] == ["audit", "resize"]
+    samples = len(load_samples(["email"]))
+    assert data["measured"]["published"] == {"email": samples, "audit": 2, "resize": 1}  # a probe per filter
+    assert any(a.startswith("Measured with smoke probes (no sample messages): audit, resize") for a in
+               data["assumptions"])
+    usage = {(line["pipeline"], line["consumer"]) for line in data["lines"] if not line["fixed"] and line["usd"] > 0}
+    assert {("audit", "archive"), ("audit", "scan"), ("resize", "fetch"), ("resize", "shrink")} <= usage
+    assert data["rates"]["resize.fetch"]["ms_per_invocation"] == 800
+    assert data["rates"]["resize.shrink"]["ms_per_invocation"] == 100
+    assert data["duration_ms"] == {"resize.fetch": 800, "*": 100}
+    assert data["account_concurrency"]["limit"] == 1000 and data["account_concurrency"]["consumers"] == 5
+
+
+def test_messages_file_adds_to_the_samples(tmp_path: Path) -> None:
+    from sandbox.cost.workload import workload
+    from sandbox.topology import topology_from_capture
+    from stack_capture import cached_capture
+
+    capture = cached_capture("dev")
+    topology = topology_from_capture(capture)
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text("".join(
+        json.dumps({"pipeline": "email", "body": {"to": f"u{n}@example.com", "subject": "s", "text": "t"}}) + "\n"
+        for n in range(3)
+    ))
+    samples = load_samples(topology.pipelines)
+    work = workload(topology, capture.disabled_pipelines, extra)
+    assert work.messages[: len(samples)] == samples
+    assert [m.pipeline for m in work.messages[len(samples):]] == ["email"] * 3
+    assert work.probed == ()

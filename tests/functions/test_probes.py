@@ -61,3 +61,25 @@ def test_a_receipt_that_cannot_be_written_fails_the_record(aws, consumer_env, co
     aws.send(source, {attrs.PROBE: "p-4"}, {attrs.PROBE: "p-4"})
     [record] = aws.receive_records(source, expected=1)
     assert failures(entry.handler(event(record), context)) == [record["messageId"]]
+
+
+def test_outcome_listeners_see_an_answered_probe_as_handled(aws, consumer_env, context) -> None:
+    """The sandbox's ledger accounts a probe like a record (forwarded along a chain, then succeeded)."""
+    from pipeline_runtime import hooks
+
+    seen: list[tuple[str, str | None, dict | None]] = []
+
+    def listener(scope: str, record: dict, outcome: dict | None, error: str | None) -> None:
+        seen.append((scope, probes.probe_id(record), outcome))
+
+    aws.table()
+    source, nxt, dlq = aws.queue("media-download"), aws.queue("media-thumbnail"), aws.queue("media-download-dlq")
+    consumer_env(dlq=dlq, pipeline="media", consumer="download", next_queue=nxt)
+    aws.send(source, {attrs.PROBE: "p-5"}, {attrs.PROBE: "p-5"})
+    [record] = aws.receive_records(source, expected=1)
+    hooks.add_outcome_listener(listener)
+    try:
+        assert failures(entry.handler(event(record), context)) == []
+    finally:
+        hooks.remove_outcome_listener(listener)
+    assert seen == [("media.download", "p-5", {"outcome": "forwarded", "probe": True})]

@@ -27,13 +27,25 @@ def test_put_json_writes_under_pipeline_and_consumer(aws, monkeypatch):
     assert _object(aws, bucket, "media/publish/2024/m-1.json") == ("application/json", {"a": "é", "b": 2})
 
 
+def test_put_json_does_not_double_a_json_suffix(aws, monkeypatch):
+    bucket = aws.bucket()
+    monkeypatch.setenv("AP_RESULTS_BUCKET", bucket)
+    monkeypatch.setenv("AP_PIPELINE", "media")
+    monkeypatch.setenv("AP_CONSUMER", "publish")
+
+    assert put_json("reports/m-1.json", {"n": 1}) == "s3://results/media/publish/reports/m-1.json"
+    assert put_json("m-2", {"n": 2}) == "s3://results/media/publish/m-2.json"
+    keys = sorted(o["Key"] for o in aws.s3.list_objects_v2(Bucket=bucket)["Contents"])
+    assert keys == ["media/publish/m-2.json", "media/publish/reports/m-1.json"]
+
+
 def test_put_json_rejects_bad_keys_and_missing_bucket(aws, monkeypatch):
     monkeypatch.setenv("AP_PIPELINE", "media")
     monkeypatch.setenv("AP_CONSUMER", "publish")
     with pytest.raises(ConfigurationError, match="AP_RESULTS_BUCKET"):
         put_json("k", {})
     monkeypatch.setenv("AP_RESULTS_BUCKET", aws.bucket())
-    for key in ("", "../etc", "a//b", "/abs"):
+    for key in ("", "../etc", "a//b", "/abs", ".json", "reports/.json"):
         with pytest.raises(ValueError):
             put_json(key, {})
     assert aws.s3.list_objects_v2(Bucket="results").get("KeyCount") == 0

@@ -1,4 +1,4 @@
-"""The program registers identical inputs on every run: `pulumi preview` shows no change when nothing did.
+"""Each of the user's stacks registers identical inputs on every run: `pulumi preview` shows no change when nothing did.
 
 Asset archives are compared by what they contain (name and content hash), which is what the engine
 compares; everything else must be equal as registered.
@@ -13,7 +13,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from stack_capture import capture_stack, stack_names
+from stack_capture import capture_stack
+from tests.conftest import USER_PROJECT_DIR, USER_STACKS
 
 
 def _comparable(value: Any) -> Any:
@@ -30,9 +31,10 @@ def _comparable(value: Any) -> Any:
     return value
 
 
-@pytest.mark.parametrize("stack", stack_names())
+@pytest.mark.user_stacks
+@pytest.mark.parametrize("stack", USER_STACKS)
 def test_two_runs_register_the_same_resources_with_the_same_inputs(stack: str) -> None:
-    first, second = capture_stack(stack), capture_stack(stack)
+    first, second = (capture_stack(stack, project_dir=USER_PROJECT_DIR) for _ in range(2))
     registered = {(r.type, r.name): _comparable(r.inputs) for r in first.resources}
     assert registered == {(r.type, r.name): _comparable(r.inputs) for r in second.resources}
     assert len(registered) == len(first.resources), "logical names are unique"

@@ -1,4 +1,5 @@
-"""Every Pulumi.<stack>.yaml of the project loads, validates and builds under mocks."""
+"""Every Pulumi.<stack>.yaml of the user loads, validates and builds under mocks; the tests' dev and prod
+(tests/stacks/) switch on what they say."""
 
 from __future__ import annotations
 
@@ -7,21 +8,28 @@ import pytest
 from components import defaults as d
 from components.config import parse_stack_config
 from stack_capture import UnknownStackError, cached_capture, capture_stack, load_stack_config, stack_names
+from tests.conftest import USER_PROJECT_DIR, USER_STACKS
 
 
-def test_the_project_has_dev_and_prod_stacks():
+def test_the_tests_have_dev_and_prod_stacks():
     assert {"dev", "prod"} <= set(stack_names())
 
 
-@pytest.mark.parametrize("stack", stack_names())
+@pytest.mark.user_stacks
+def test_the_user_has_at_least_one_stack():
+    assert USER_STACKS, f"no Pulumi.<stack>.yaml in {USER_PROJECT_DIR}"
+
+
+@pytest.mark.user_stacks
+@pytest.mark.parametrize("stack", USER_STACKS)
 def test_stack_file_builds_and_exports_every_enabled_pipeline(stack):
-    raw = load_stack_config(stack)
+    raw = load_stack_config(stack, USER_PROJECT_DIR)
     config = parse_stack_config(
         {k.split(":", 1)[1]: v for k, v in raw.items() if k.startswith("async-pipelines:")},
         stack=stack,
         region=raw["aws:region"],
     )
-    capture = cached_capture(stack)
+    capture = cached_capture(stack, USER_PROJECT_DIR)
     exported = capture.outputs["pipelines"]
     assert sorted(exported) == sorted(p.name for p in config.enabled_pipelines)
     queue_urls = {r.outputs["url"] for r in capture.of_type("aws:sqs/queue:Queue")}

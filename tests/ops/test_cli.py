@@ -260,7 +260,10 @@ def test_purge_asks_first(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["list", "--stack", "nope"], "error: unknown stack 'nope': no Pulumi.nope.yaml (stacks: dev, prod)"),
+        (
+            ["list", "--stack", "nope"],
+            "error: unknown stack 'nope': no tests/stacks/Pulumi.nope.yaml (stacks: dev, prod)",
+        ),
         (
             ["list", "--stack", "dev", "--pipeline", "x"],
             "error: unknown pipeline 'x' in stack 'dev' (pipelines: email, media, orders)",
@@ -331,7 +334,7 @@ def test_runs_as_a_module() -> None:
         check=False,
     )
     assert (done.returncode, done.stdout) == (2, "")
-    assert done.stderr == "error: unknown stack 'nope': no Pulumi.nope.yaml (stacks: dev, prod)\n"
+    assert done.stderr == "error: unknown stack 'nope': no tests/stacks/Pulumi.nope.yaml (stacks: dev, prod)\n"
 
 
 # --- expected errors only ----------------------------------------------------------------------------

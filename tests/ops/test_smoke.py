@@ -71,7 +71,7 @@ def broken_stage() -> Iterator[Capture]:
 def test_a_stage_that_cannot_load_is_named_and_exits_1(
     broken_stage: Capture, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(ops.targets, "capture_of", lambda stack: broken_stage)
+    monkeypatch.setattr(ops.targets, "capture_of", lambda stack, project_dir=None: broken_stage)
     with live_sandbox(broken_stage):
         status = smoke.main(["--stack", "dev", "--timeout", "60"])
     out = capsys.readouterr().out

@@ -6,6 +6,7 @@ import pytest
 
 from ops.targets import TargetError, dlq_targets, load_targets, queue_name
 from stack_capture import PipelineOutputs
+from stack_capture.stack_errors import StackUnreadable
 
 from .conftest import captured
 
@@ -49,7 +50,6 @@ def test_pipeline_and_consumer_narrow_the_selection() -> None:
 @pytest.mark.parametrize(
     ("stack", "pipeline", "consumer", "message"),
     [
-        ("nope", None, None, "unknown stack 'nope': no Pulumi.nope.yaml (stacks: dev, prod)"),
         ("dev", "payments", None, "unknown pipeline 'payments' in stack 'dev' (pipelines: email, media, orders)"),
         ("prod", "media", None, "pipeline 'media' is disabled in stack 'prod' (enabled: false): it has no queues"),
         (
@@ -66,6 +66,12 @@ def test_bad_names_say_what_exists(stack: str, pipeline: str | None, consumer: s
     with pytest.raises(TargetError) as raised:
         load_targets(stack, pipeline, consumer)
     assert str(raised.value) == message
+
+
+def test_an_unknown_stack_is_unreadable_with_the_stacks_there_are() -> None:
+    with pytest.raises(StackUnreadable) as raised:
+        load_targets("nope")
+    assert raised.value.lines == ["error: unknown stack 'nope': no tests/stacks/Pulumi.nope.yaml (stacks: dev, prod)"]
 
 
 def test_fanout_without_a_source_queue_is_an_error_not_a_guess() -> None:

@@ -1,4 +1,4 @@
-"""The pack over the project's real stacks, captured under Pulumi mocks (stack_capture/).
+"""The pack over the user's own stacks (every `Pulumi.<stack>.yaml` of the project, whatever it holds).
 
 Two views of each stack: the capture as it is (everything known, like a stack after ``pulumi up``),
 and a simulated first ``pulumi preview`` (every ARN/URL, and every input built from one, unknown),
@@ -15,16 +15,18 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from policy.guardrails import evaluate, format_violations, lambda_esm, queues
 from policy.guardrails.model import QUEUE, Stack, from_capture
-from stack_capture import capture_stack, stack_names
+from stack_capture import capture_stack
+from tests.conftest import USER_PROJECT_DIR, USER_STACKS
 
 from .foreign import simulated_preview
 
-STACKS = stack_names()
+STACKS = USER_STACKS
+pytestmark = pytest.mark.user_stacks
 
 
 @pytest.fixture(scope="module")
 def captures() -> dict[str, Any]:
-    return {name: capture_stack(name) for name in STACKS}
+    return {name: capture_stack(name, project_dir=USER_PROJECT_DIR) for name in STACKS}
 
 
 @pytest.mark.parametrize("name", STACKS)

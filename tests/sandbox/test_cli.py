@@ -104,7 +104,7 @@ def test_no_traceback_from_the_module_entry_point() -> None:
         cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120, check=False,
     )
     assert result.returncode == 2
-    expected = "error: unknown stack 'nope': no Pulumi.nope.yaml (stacks: dev, prod)"
+    expected = "error: unknown stack 'nope': no tests/stacks/Pulumi.nope.yaml (stacks: dev, prod)"
     assert result.stderr.strip().splitlines() == [expected]
 
 

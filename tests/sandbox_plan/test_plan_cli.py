@@ -35,7 +35,7 @@ def test_standalone_module_unknown_stack_has_no_traceback() -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        "error: unknown stack 'nope': no Pulumi.nope.yaml (stacks: dev, prod)"
+        "error: unknown stack 'nope': no tests/stacks/Pulumi.nope.yaml (stacks: dev, prod)"
     ]
 
 

@@ -1,0 +1,40 @@
+"""Which stacks the tests read: their own (tests/stacks/), except the `user_stacks` tests.
+
+The project's `Pulumi.<stack>.yaml` files belong to the user, who is invited to add and change
+pipelines. So:
+
+* every test that expects particular pipelines, names, outputs or counts reads the tests' own copies
+  in `tests/stacks/`: `pytest_configure` points `$ASYNC_PIPELINES_PROJECT_DIR` there, which every
+  stack lookup uses by default (`stack_capture.stack_files.project_dir`), in-process and in the
+  subprocesses tests start - so `capture_stack("dev")` and `--stack dev` mean the tests' dev;
+* tests marked `user_stacks` run over the user's stacks (`USER_STACKS`, read from `PROJECT_DIR`
+  explicitly) and assert only what every valid stack must have: the program builds, the policy pack
+  passes, the invariants hold, capture is deterministic, the sandbox drains with nothing lost, the
+  smoke test is OK, `sandbox cost` measures every pipeline. `tests/test_user_stacks.py` proves that
+  these still pass after a user adds pipelines (on a copy of the project).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from stack_capture.stack_files import PROJECT_DIR, PROJECT_DIR_VARIABLE, stack_names
+
+TEST_STACKS_DIR = Path(__file__).resolve().parent / "stacks"
+"""The tests' own stack files (`Pulumi.dev.yaml`, `Pulumi.prod.yaml`): fixtures, not the user's config."""
+USER_PROJECT_DIR = PROJECT_DIR
+USER_STACKS = stack_names(USER_PROJECT_DIR)
+"""The user's stacks: `Pulumi.<stack>.yaml` next to `__main__.py`, whatever they hold."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Unconditionally: a pytest started by a test of another checkout must read its own tests/stacks.
+    os.environ[PROJECT_DIR_VARIABLE] = str(TEST_STACKS_DIR)
+    config.addinivalue_line(
+        "markers",
+        "user_stacks: runs over the user's own Pulumi.<stack>.yaml files; asserts only what every valid stack "
+        "must have (select with -m user_stacks)",
+    )
