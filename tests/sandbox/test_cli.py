@@ -47,7 +47,7 @@ def test_malformed_messages_file_names_the_line(capsys: pytest.CaptureFixture[st
     ("line", "expected"),
     [
         ('{"pipeline": "orders"}', "messages.jsonl:1: 'body' is required"),
-        ('{"pipeline": "orders", "body": 3}', "'body' must be an object or a string"),
+        ('{"pipeline": "orders", "body": 3}', "'body' must be an object, an array or a string"),
         ('{"pipeline": "orders", "body": "x", "attributes": {"a": true}}', "attribute 'a'"),
         ('{"pipeline": "orders", "body": "x", "colour": 1}', "unknown key(s) colour"),
         ('["orders"]', "expected a JSON object"),
