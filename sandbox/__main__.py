@@ -104,8 +104,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", default="dev", help="stack name: Pulumi.<stack>.yaml (default: dev)")
     source = parser.add_argument_group("messages")
     source.add_argument("--messages", type=Path, metavar="FILE.jsonl",
-                        help='one JSON object per line: {"pipeline", "body", "attributes", "group"} '
-                        "(default: the built-in samples in sandbox/samples/)")
+                        help='the one message-file format: a JSON object per line with "pipeline", "body", '
+                        '"attributes", "group", "idempotency_key", "note" (default: the built-in samples in '
+                        "sandbox/samples/)")
     source.add_argument("--count", type=_positive_int, metavar="N",
                         help="send N messages, cycling the samples (or the file) with unique ids")
     chaos = parser.add_argument_group("chaos")
@@ -134,6 +135,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                      help="also write the report as JSON (schema: sandbox/README.md)")
     out.add_argument("--function-logs", type=Path, metavar="FILE",
                      help="write the functions' logs here (default: discarded)")
+    out.add_argument("--list-messages", action="store_true",
+                     help="also list every message by its ap-message-id: state, deliveries, last error and DLQ "
+                     "reason per consumer, and the file line's note")
     out.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -277,7 +281,7 @@ def run_command(args: argparse.Namespace) -> int:
         return _error(f"{exc.filename or ''}: {exc.strerror or exc}")
 
     console = Console(width=None if sys.stdout.isatty() else 140)
-    render(result.report, console)
+    render(result.report, console, list_messages=args.list_messages)
     if args.json is not None:
         args.json.write_text(json.dumps(result.report, indent=2) + "\n", encoding="utf-8")
     return 0 if result.ok else 1

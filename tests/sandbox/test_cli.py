@@ -85,10 +85,14 @@ def test_bad_options(capsys: pytest.CaptureFixture[str], argv: list[str], expect
 
 def test_exit_status_and_json_report(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     report_path = tmp_path / "out" / "report.json"
-    assert main(["run", "--quiet", "--json", str(report_path)]) == 0
+    assert main(["run", "--quiet", "--list-messages", "--json", str(report_path)]) == 0
     out, _ = capsys.readouterr()
     assert "lost 0" in out and "OK · drained" in out
     report = json.loads(report_path.read_text())
+    listed = [line for line in out.splitlines() if "e-mail provider always throttles" in line]
+    throttled = next(i for i, m in report["messages"].items() if m["note"].startswith("e-mail provider always"))
+    assert len(listed) == 1 and listed[0].split()[:2] == [throttled, "orders"]
+    assert "email: dlq ×5 (maxReceiveCount exceeded (last" in out
     assert report["schema_version"] == 1 and report["ok"] and report["stack"] == "dev"
     assert set(report) >= {"totals", "pipelines", "queues", "alarms", "drained", "virtual_seconds"}
     assert report["pipelines"]["orders"]["consumers"]["billing"]["dlq_count"] == 2
