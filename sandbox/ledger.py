@@ -139,6 +139,10 @@ class Ledger:
         """Messages found in a queue at the end that no track accounts for (queue name -> count)."""
         self.finalized = False
         self._record_errors: set[tuple[str, str]] = set()
+        self.on_first_sight: Callable[[MappingSpec, dict[str, Any]], None] | None = None
+        """Called when a mapping receives a message nobody published through the sandbox (`serve`: sent
+        through `--aws-port` or a deployed producer), before its track opens."""
+        self._sighted: set[str] = set()
         """Records that failed with an error of their own in the invocation being observed: more precise
         than the invocation's (Powertools' BatchProcessingError when every record failed)."""
 
@@ -170,7 +174,11 @@ class Ledger:
         return self.queue_stats.setdefault(name, Counter())
 
     def received(self, mapping: MappingSpec, record: dict[str, Any], at: float) -> None:
-        t = self.track(self._scope(mapping), record_logical_id(record))
+        logical_id = record_logical_id(record)
+        if self.on_first_sight is not None and logical_id not in self.origins and logical_id not in self._sighted:
+            self._sighted.add(logical_id)
+            self.on_first_sight(mapping, record)
+        t = self.track(self._scope(mapping), logical_id)
         t.accepted = True
         t.deliveries += 1
         t.timeline.append((at, mapping.queue.name, "receive"))
@@ -244,10 +252,10 @@ class Ledger:
         for name, snap in snapshots.items():
             for msg in snap.messages:
                 scope = dlqs.get(name) or by_consumer_queue.get(name)
-                if scope is None or (scope, msg.logical_id) not in self.tracks:
+                if scope is None or (scope, msg.original_id) not in self.tracks:
                     self.unexpected[name] += 1
                     continue
-                t = self.tracks[(scope, msg.logical_id)]
+                t = self.tracks[(scope, msg.original_id)]
                 if name in dlqs:
                     t.dlq_copies.append(msg)
                 else:

@@ -72,6 +72,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from contract.runtime import MESSAGE_ID
 from sandbox.alarms import AlarmResult
 from sandbox.ledger import Ledger, Track
 from sandbox.state import QueueSnapshot
@@ -311,10 +312,10 @@ def _consumer_cell(name: str, c: dict[str, Any]) -> str:
 
 
 def messages_table(report: dict[str, Any]) -> Table:
-    """`--list-messages`: every message by its ap-message-id, where it ended per consumer, and its note."""
+    """`--list-messages`: every message by its logical id, where it ended per consumer, and its note."""
     table = Table(title="Messages", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("ap-message-id", "pipeline", "per consumer", "note"):
-        table.add_column(column, no_wrap=column == "ap-message-id")
+    for column in (MESSAGE_ID, "pipeline", "per consumer", "note"):
+        table.add_column(column, no_wrap=column == MESSAGE_ID)
     for logical_id, m in report["messages"].items():
         cells = "\n".join(_consumer_cell(name, c) for name, c in m["consumers"].items())
         table.add_row(logical_id, m["pipeline"], cells, m["note"] or "")

@@ -5,7 +5,9 @@ event-source-mapping loop running continuously in a thread (`EventSourceMapping.
 — the same code `sandbox run` drives), and a `ThreadingHTTPServer` answering
 
 * `POST /pipelines/{name}` – `sandbox.ingress`: 202 {"messageId"}, or 400/403/404/413/429 with {"message"};
-* `GET /messages/{id}` – `sandbox.follow`: where the message is, per consumer; 404 for an unknown id;
+* `GET /messages/{id}` – `sandbox.follow`: where the message is, per consumer; 404 for an unknown id.
+  Any message is followed, however it arrived: POSTed, or sent to an entry through `--aws-port` (the
+  producer, the AWS CLI) - by its `ap-message-id`, or its SQS MessageId when it has none;
 * `GET /` – the status page (`sandbox.status_page`), `GET /status.json` – what it polls.
 
 Time is virtual and fast-forwards when idle: the clock moves with real time, and whenever every mapping
@@ -31,16 +33,20 @@ from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
 
 from sandbox import ingress, plan, status_page
+from sandbox.effects import record_logical_id
 from sandbox.engine import Live, next_event, start
 from sandbox.follow import follow
 from sandbox.messages import Message
+from sandbox.publish import entry_queue_arns, routes_of_record
 from sandbox.publish import routes as message_routes
-from sandbox.topology import topology_from_capture
+from sandbox.topology import MappingSpec, topology_from_capture
 from stack_capture import Capture, capture_stack, load_stack_config
 
 DEFAULT_API_KEY = "local-api-key"
 RECENT = 20
 IDLE_POLL = 0.02
+AROUND = "sent around the server (--aws-port or a producer)"
+"""Where a message that was not POSTed came from (the ledger's `where`)."""
 QUIET = 0.5
 """Real seconds without a POST before the clock may jump: requests sent together see the same moment."""
 
@@ -72,9 +78,11 @@ class ServedStack:
         self.lock = threading.RLock()
         self.pipeline_of: dict[str, str] = {}
         self.recent: deque[str] = deque(maxlen=RECENT)
+        self.recent_lock = threading.Lock()
         self.accepted: deque[tuple[ingress.Route, Message]] = deque()
         self.dedup_lock = threading.Lock()
         self.last_request = 0.0
+        live.ledger.on_first_sight = self._first_sight
         topo = plan.build_flow_graph(capture)
         self.svg = status_page.diagram_svg(topo)
         self.mermaid = plan.render_mermaid(topo)
@@ -98,13 +106,55 @@ class ServedStack:
         if not duplicate:
             # Not under `lock`: a POST never waits for the mappings' invocations (moto takes concurrent
             # calls, as its own threaded server does); the ledger hears of it from the mappings' thread.
-            ingress.send(self.live.aws, route, message)
+            # Known before it is sent, so a mapping that receives it at once does not take it for a stranger.
+            already = message.logical_id in self.pipeline_of
             self.pipeline_of[message.logical_id] = route.pipeline.name
+            try:
+                ingress.send(self.live.aws, route, message)
+            except Exception:
+                if not already:
+                    self.pipeline_of.pop(message.logical_id, None)
+                raise
             self.accepted.append((route, message))
-            if message.logical_id in self.recent:
-                self.recent.remove(message.logical_id)
-            self.recent.append(message.logical_id)
+            self._remember(message.logical_id)
         return {"messageId": message.logical_id}
+
+    def _remember(self, logical_id: str) -> None:
+        """The status page's "Last messages": most recent first, each once."""
+        with self.recent_lock:
+            if logical_id in self.recent:
+                self.recent.remove(logical_id)
+            self.recent.append(logical_id)
+
+    def _first_sight(self, mapping: MappingSpec, record: dict[str, Any]) -> None:
+        """A message that did not come through POST (`--aws-port`, a producer): follow it like a POSTed one.
+
+        Received at its pipeline's entry, it is accepted there, routed with the subscriptions' filter
+        policies (so a subscriber it is filtered from says `filtered`, not `pending`); received later on
+        (sent straight to a stage or tier queue), it is followed from there.
+        """
+        logical_id = record_logical_id(record)
+        if logical_id in self.pipeline_of:  # a POST sending it right now
+            return
+        topology = self.live.topology
+        pipeline = topology.pipelines[mapping.function.pipeline]
+        self.pipeline_of[logical_id] = pipeline.name
+        if mapping.queue.arn in entry_queue_arns(topology, pipeline):
+            message = Message(pipeline.name, str(record.get("body", "")), {}, None, logical_id, AROUND)
+            self.live.ledger.accept(message, routes_of_record(topology, pipeline, record))
+        self._remember(logical_id)
+
+    def _queued_pipeline(self, logical_id: str) -> str | None:
+        """The pipeline whose entry queues hold `logical_id` now (sent around the server, not received yet)."""
+        topology, now = self.live.topology, self.live.clock.now()
+        for pipeline in topology.pipelines.values():
+            for arn in entry_queue_arns(topology, pipeline):
+                queue = next((q for q in topology.queues.values() if q.arn == arn), None)
+                if queue is None:
+                    continue
+                if any(m.original_id == logical_id for m in self.live.state.snapshot(queue.name, now).messages):
+                    return pipeline.name
+        return None
 
     def _record_accepted(self) -> None:
         """Hand the messages POSTed since the last call to the ledger (call with `lock` held)."""
@@ -113,7 +163,7 @@ class ServedStack:
             self.live.ledger.accept(message, message_routes(self.live.topology, route.pipeline, message))
 
     def message(self, logical_id: str) -> dict[str, Any] | None:
-        """Where a message is; also one sent straight to an entry through `--aws-port` once a consumer saw it."""
+        """Where a message is, however it arrived: POSTed, or sent to an entry around the server."""
         with self.lock:
             self._record_accepted()
             pipeline = self.pipeline_of.get(logical_id)
@@ -121,9 +171,9 @@ class ServedStack:
                 ledger = self.live.ledger
                 scope = next((c for c, i in ledger.tracks if i == logical_id), None)
                 info = ledger.consumers.get(scope) if scope else None
-                if info is None:
+                pipeline = info.pipeline if info is not None else self._queued_pipeline(logical_id)
+                if pipeline is None:
                     return None
-                pipeline = info.pipeline
             return follow(self.live.ledger, self.live.state, self.live.clock.now(), pipeline, logical_id)
 
     def status(self) -> dict[str, Any]:
@@ -135,7 +185,8 @@ class ServedStack:
                 snap = self.live.state.snapshot(q.name, now, read_messages=False)
                 queues.append({"name": q.name, "visible": snap.visible, "inFlight": snap.in_flight,
                                "delayed": snap.delayed})
-            ids = list(reversed(self.recent))
+            with self.recent_lock:
+                ids = list(reversed(self.recent))
         messages = [m for i in ids if (m := self.message(i)) is not None]
         clock = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)) + " UTC (virtual)"
         return {"stack": self.live.topology.stack, "clock": clock, "queues": queues, "messages": messages}
