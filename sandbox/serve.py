@@ -33,9 +33,11 @@ from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
 
 from sandbox import ingress, plan, status_page
+from sandbox.alarms import evaluate as evaluate_alarms
 from sandbox.effects import record_logical_id
 from sandbox.engine import Live, next_event, start
 from sandbox.follow import follow
+from sandbox.front_door import front_doors
 from sandbox.messages import Message
 from sandbox.publish import entry_queue_arns, routes_of_record
 from sandbox.publish import routes as message_routes
@@ -83,6 +85,9 @@ class ServedStack:
         self.dedup_lock = threading.Lock()
         self.last_request = 0.0
         live.ledger.on_first_sight = self._first_sight
+        self.front_doors = [
+            {"pipeline": d.pipeline, "text": d.describe(), "open": d.open} for d in front_doors(capture.config)
+        ]
         topo = plan.build_flow_graph(capture)
         self.svg = status_page.diagram_svg(topo)
         self.mermaid = plan.render_mermaid(topo)
@@ -181,15 +186,23 @@ class ServedStack:
             self._record_accepted()
             now = self.live.clock.now()
             queues = []
+            snapshots = {}
             for q in sorted(self.live.topology.queues.values(), key=lambda q: q.name):
-                snap = self.live.state.snapshot(q.name, now, read_messages=False)
+                snap = snapshots[q.name] = self.live.state.snapshot(q.name, now, read_messages=False)
                 queues.append({"name": q.name, "visible": snap.visible, "inFlight": snap.in_flight,
                                "delayed": snap.delayed})
+            alarms = [
+                {"name": a.name, "metric": a.metric, "resource": ",".join(a.dimensions.values()),
+                 "comparison": a.comparison, "threshold": a.threshold, "value": a.value, "state": a.state}
+                for a in evaluate_alarms(self.live.topology.alarms, snapshots, self.live.ledger.functions,
+                                         start=self.live.clock.start, now=now)
+            ]
             with self.recent_lock:
                 ids = list(reversed(self.recent))
         messages = [m for i in ids if (m := self.message(i)) is not None]
         clock = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)) + " UTC (virtual)"
-        return {"stack": self.live.topology.stack, "clock": clock, "queues": queues, "messages": messages}
+        return {"stack": self.live.topology.stack, "clock": clock, "queues": queues, "alarms": alarms,
+                "frontDoors": self.front_doors, "messages": messages}
 
     def page(self) -> str:
         topo = self.live.topology
