@@ -1,4 +1,4 @@
-"""`python -m sandbox run|plan|cost`: the sandbox command line.
+"""`python -m sandbox run|serve|invoke|plan|cost`: the sandbox command line.
 
 Bad input (unknown stack, invalid stack config, a bad messages file, a message for a missing or
 disabled pipeline, an unreachable endpoint, out-of-range options) is one line on stderr and exit
@@ -150,7 +150,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m sandbox", description="Run the stack's pipelines locally.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,serve,plan,cost}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,serve,invoke,plan,cost}")
     run = commands.add_parser(
         "run",
         help="deploy the captured stack into moto and drive messages through it",
@@ -169,6 +169,16 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_serve_arguments(serve)
+    from sandbox.invoke_once import add_arguments as add_invoke_arguments
+
+    invoke = commands.add_parser(
+        "invoke",
+        help="run one consumer's real handler once on given messages (like `sam local invoke`)",
+        description="Materialise the stack in in-process moto, send the messages to the consumer's queue, run its "
+        "real entry point once on them through the runtime, print the batch response, each record's outcome, "
+        "what it sent, the logs and any traceback. exit status: 0 success, 1 a failed record, 2 bad input.",
+    )
+    add_invoke_arguments(invoke)
     plan = commands.add_parser("plan", help="print the stack's resource tree and pipeline diagram (no cloud)")
     from sandbox.plan import add_arguments as add_plan_arguments
 
@@ -343,6 +353,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sandbox.plan import main as plan_main
 
         return plan_main(args)
+    if args.command == "invoke":
+        from sandbox.invoke_once import main as invoke_main
+
+        return invoke_main(args)
     if args.command == "cost":
         from sandbox.cost.cli import main as cost_main
 
