@@ -14,6 +14,10 @@ Time is virtual and fast-forwards when idle: the clock moves with real time, and
 is idle it jumps to the next event (a delay or visibility timeout ending, a batching window closing), so
 a message on a 300 s retry tier is retried as soon as nothing else can run. `--aws-port` also serves the
 same emulator's AWS API (moto's ThreadedMotoServer), for boto3, the AWS CLI and `python -m ops.dlq`.
+
+A POST is answered in its handler thread and never waits for the mapping loop: it takes no loop lock,
+the loop starts no new batch while a POST is being answered (at most `YIELD_MAX`), the GIL changes hands
+every `SWITCH_INTERVAL`, and responses go out without Nagle's delay (`bench/serve_latency.py`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import errno
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -50,6 +55,11 @@ IDLE_POLL = 0.02
 AROUND = "sent around the server (--aws-port or a producer)"
 """Where a message that was not POSTed came from (the ledger's `where`)."""
 QUIET = 0.5
+YIELD_MAX = 0.05
+"""Longest the mapping loop waits for POSTs in flight before it invokes the next batch anyway."""
+SWITCH_INTERVAL = 0.001
+"""Seconds a thread may hold the GIL while another waits (Python's default 0.005): a request waiting behind
+a running function gets it back sooner."""
 """Real seconds without a POST before the clock may jump: requests sent together see the same moment."""
 
 
@@ -83,6 +93,9 @@ class ServedStack:
         self.recent_lock = threading.Lock()
         self.accepted: deque[tuple[ingress.Route, Message]] = deque()
         self.dedup_lock = threading.Lock()
+        self.requests = threading.Condition()
+        self.in_flight = 0
+        """POSTs being answered: the mapping loop lets them run first (`_yield_to_requests`)."""
         self.last_request = 0.0
         live.ledger.on_first_sight = self._first_sight
         self.front_doors = [
@@ -208,6 +221,25 @@ class ServedStack:
         topo = self.live.topology
         return status_page.page(topo.stack, topo.region, self.svg, self.mermaid, self.status())
 
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Around a POST: while any is being answered, the mapping loop starts no new invocation."""
+        with self.requests:
+            self.in_flight += 1
+        try:
+            yield
+        finally:
+            with self.requests:
+                self.in_flight -= 1
+                if not self.in_flight:
+                    self.requests.notify_all()
+
+    def _yield_to_requests(self) -> None:
+        """Wait (at most `YIELD_MAX` s, so a request stream cannot starve the consumers) for POSTs to finish:
+        in one process the mappings' functions and a request share the GIL, and the request should win."""
+        with self.requests:
+            self.requests.wait_for(lambda: not self.in_flight, timeout=YIELD_MAX)
+
     # -- the event-source-mapping loop ------------------------------------------------------
     def run_mappings(self, stop: threading.Event) -> None:
         """Poll every mapping; when all are idle and no POST came in the last `QUIET` s, jump to the next event."""
@@ -222,6 +254,7 @@ class ServedStack:
             for mapping in self.live.mappings:
                 if stop.is_set():
                     return
+                self._yield_to_requests()
                 with self.lock:
                     self._record_accepted()
                     work += mapping.tick()
@@ -239,6 +272,9 @@ def _handler(served: ServedStack) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "sandbox-serve"
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+        """Headers and body go out in two writes: with Nagle on, the body waits for the client's delayed
+        ACK of the headers (~40 ms on Linux) on every keep-alive response."""
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the status page shows what happened."""
@@ -275,7 +311,8 @@ def _handler(served: ServedStack) -> type[BaseHTTPRequestHandler]:
                 return self.rfile.read(n)
 
             try:
-                body = served.post(unquote(parts[1]), headers, read, length)
+                with served.answering():
+                    body = served.post(unquote(parts[1]), headers, read, length)
             except ingress.Rejected as exc:
                 if not consumed:
                     self.close_connection = True  # the unread body must not be taken for the next request
@@ -348,6 +385,8 @@ def aws_api(host: str, port: int | None) -> Iterator[str | None]:
 def serve(options: ServeOptions, stop: threading.Event, ready: Callable[[str, str | None], None]) -> None:
     """Serve until `stop` is set; `ready(url, aws_url)` once requests are answered. Raises PortInUse."""
     server = bind(options.host, options.port)
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         if options.aws_port is not None:
             check_free(options.host, options.aws_port, "--aws-port")
@@ -373,4 +412,5 @@ def serve(options: ServeOptions, stop: threading.Event, ready: Callable[[str, st
             loop.join(timeout=3.0)
     finally:
         server.server_close()
+        sys.setswitchinterval(switch_interval)
 
