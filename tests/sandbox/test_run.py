@@ -37,7 +37,7 @@ def test_dev_samples_drain_with_nothing_lost_and_the_bad_ones_in_dlqs(dev: Any) 
 def test_the_report_follows_every_message_by_its_id_with_the_last_error_and_the_note(dev: Any) -> None:
     messages = dev.report["messages"]
     assert len(messages) == dev.report["totals"]["published"]
-    throttled = next(m for m in messages.values() if m["note"] and m["note"].startswith("e-mail provider always throttles"))
+    throttled = next(m for m in messages.values() if (m["note"] or "").startswith("e-mail provider always throttles"))
     email = throttled["consumers"]["email"]
     assert email["state"] == "dlq" and email["deliveries"] == 5
     assert email["last_error"].startswith("TransientError: ")

@@ -207,8 +207,8 @@ def test_a_message_sent_through_the_aws_port_can_be_followed(served: dict[str, s
 
 
 def aws_client(served: dict[str, str], service: str) -> Any:
-    return boto3.client(service, region_name=REGION, endpoint_url=served["aws"],
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
+    return session.client(service, region_name=REGION, endpoint_url=served["aws"])  # type: ignore[call-overload]
 
 
 def test_the_producer_s_id_through_the_aws_port_is_the_id_serve_follows(served: dict[str, str]) -> None:
