@@ -83,7 +83,8 @@ class Track:
             reason = _JSON_POSITION.sub("", copy.error_reason or "")
             return f"{copy.error_kind}: {reason}".rstrip(": ")
         if self.last_error:
-            return f"{MAX_RECEIVE_REASON} (last error: {_JSON_POSITION.sub('', self.last_error)})"
+            first_line = self.last_error.strip().splitlines()[0] if self.last_error.strip() else self.last_error
+            return f"{MAX_RECEIVE_REASON} (last error: {_JSON_POSITION.sub('', first_line)})"
         return MAX_RECEIVE_REASON
 
     def first(self, event: str, queue: str | None = None) -> float | None:

@@ -37,6 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
 
+from contract.runtime import MESSAGE_ID
 from sandbox import ingress, plan, status_page
 from sandbox.alarms import evaluate as evaluate_alarms
 from sandbox.effects import record_logical_id
@@ -157,7 +158,9 @@ class ServedStack:
         topology = self.live.topology
         pipeline = topology.pipelines[mapping.function.pipeline]
         self.pipeline_of[logical_id] = pipeline.name
-        if mapping.queue.arn in entry_queue_arns(topology, pipeline):
+        # Routed only by its ap-message-id: without one, each subscriber's copy has an SQS id of its own.
+        carries_id = MESSAGE_ID in (record.get("messageAttributes") or {})
+        if carries_id and mapping.queue.arn in entry_queue_arns(topology, pipeline):
             message = Message(pipeline.name, str(record.get("body", "")), {}, None, logical_id, AROUND)
             self.live.ledger.accept(message, routes_of_record(topology, pipeline, record))
         self._remember(logical_id)
