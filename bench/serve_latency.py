@@ -4,7 +4,8 @@
 
 Starts `python -m sandbox serve --stack dev` on a free port, then POSTs `--count` JSON objects one after
 another over one keep-alive connection (a client waiting for each 202, like a producer retrying on
-failure would), measuring each request from send to the full 202 response. The event source mappings
+failure would), at most `--rate` per second (under the pipeline's throttle), measuring each request
+from send to the full 202 response. The event source mappings
 run in the same process at the same time, so the numbers include contention with the consumers.
 Reported: p50, p90, p99, max, and requests/s. Default pipeline: media (auth none, a 3-stage chain).
 """
@@ -40,6 +41,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--pipeline", default="media")
+    parser.add_argument("--rate", type=float, default=40.0,
+                        help="requests per second at most (default 40: under the default throttle of 50/s, "
+                        "which a faster client meets as 429s)")
     args = parser.parse_args()
 
     port = free_port()
@@ -56,6 +60,9 @@ def main() -> int:
         started = time.perf_counter()
         for n in range(args.count):
             body = json.dumps({"id": f"bench-{n}", "url": f"https://cdn.example.com/bench/{n}.jpg"})
+            due = started + n / args.rate
+            if (wait := due - time.perf_counter()) > 0:
+                time.sleep(wait)
             t0 = time.perf_counter()
             conn.request("POST", f"/pipelines/{args.pipeline}", body, {"Content-Type": "application/json"})
             response = conn.getresponse()

@@ -21,6 +21,9 @@ SOURCE_QUEUE = "ap-source-queue"
 """On DLQ messages: ARN of the queue the message was consumed from."""
 DEAD_LETTER_ID = "ap-dead-letter-id"
 """One dead-lettering: copies of a DLQ message share it, a later dead-lettering gets a new one."""
+REDRIVE_MARK = "~redrive:"
+"""A redriven message that fails again is dead-lettered as `<ap-message-id><REDRIVE_MARK><ap-dead-letter-id>`:
+the part before the mark is the one id tools follow it by."""
 ORIGINAL_ATTRIBUTES = "ap-original-attributes"
 """Original attributes that did not fit SQS's 10, packed as JSON."""
 

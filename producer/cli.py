@@ -1,31 +1,26 @@
 """``python -m producer send``: send a JSON Lines file of messages to one pipeline, print one id per line.
 
-Each line is a JSON object (blank lines and ``#`` comments skipped)::
-
-    {"body": {...} | "text", "attributes": {"type": "order_created"}, "group": "acct-1",
-     "idempotency_key": "order-1", "note": "ignored", "pipeline": "orders"}
-
-``body`` is required; ``pipeline``, if present, must be the ``--pipeline`` (so the sandbox's sample files
-work as they are). Every line is checked before anything is sent: a bad line is reported as
+The file is the one message-file format (``producer.message_file``; the sandbox's sample files work as
+they are): ``pipeline``, if present, must be the ``--pipeline``. The id printed per message is its
+``ap-message-id`` (the ``idempotency_key`` when given): the id ``GET /messages/{id}``, ``ops.dlq list``
+and the logs show. Every line is checked before anything is sent: a bad line is reported as
 ``file:line: reason`` with exit status 2. Exit 1 when AWS did not accept some messages (all listed).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from producer.errors import ProducerError, SendError
+from producer.message_file import MessageFileError, read_file
 from producer.outgoing import Message, prepare
 from stack_capture.cli import add_stack_arguments
 
 __all__ = ["main", "read_messages"]
-
-LINE_KEYS = ("body", "attributes", "group", "idempotency_key", "note", "pipeline")
 
 
 class InputError(ValueError):
@@ -57,51 +52,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _line(text: str, where: str, pipeline: str) -> Message:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{where}: expected a JSON object, got {type(data).__name__}")
-    unknown = sorted(set(data) - set(LINE_KEYS))
-    if unknown:
-        raise InputError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(LINE_KEYS)}")
-    if "body" not in data:
-        raise InputError(f"{where}: 'body' is required (an object, or a string sent as is)")
-    if data.get("pipeline", pipeline) != pipeline:
-        raise InputError(f"{where}: pipeline {data['pipeline']!r} is not --pipeline {pipeline!r}")
-    attributes = data.get("attributes")
-    if attributes is not None and not isinstance(attributes, dict):
-        raise InputError(f"{where}: 'attributes' must be an object of name -> value")
-    for key in ("group", "idempotency_key"):
-        if key in data and not isinstance(data[key], str):
-            raise InputError(f"{where}: {key!r} must be a string")
-    return Message(data["body"], attributes, data.get("group"), data.get("idempotency_key"))
-
-
 def read_messages(path: Path, pipeline: str, *, fifo: bool, sns: bool) -> list[Message]:
     """Every message of the file, each checked like the producer would check it (``file:line: reason``)."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
+        lines = read_file(path, pipeline=pipeline)
+    except MessageFileError as exc:
+        raise InputError(str(exc)) from None
     messages: list[Message] = []
-    for number, text in enumerate(lines, start=1):
-        if not text.strip() or text.lstrip().startswith("#"):
-            continue
-        where = f"{path}:{number}"
-        message = _line(text, where, pipeline)
+    for line in lines:
+        message = Message(line.body, line.attributes, line.group, line.idempotency_key)
         try:
             prepare(len(messages), message, pipeline=pipeline, fifo=fifo, sns=sns)
         except ProducerError as exc:
             reason = str(exc).split(": ", 1)[1] if str(exc).startswith("#") else str(exc)
-            raise InputError(f"{where}: {reason}") from None
+            raise InputError(f"{line.where}: {reason}") from None
         messages.append(message)
-    if not messages:
-        raise InputError(f"{path}: no messages (one JSON object per line)")
     return messages
 
 

@@ -72,6 +72,8 @@ class Producer:
         self._region = region or next((r for e in self.entries.values() if (r := region_of(e.target))), None)
         self._endpoint_url = endpoint_url
         self._clients: dict[str, Any] = dict(clients or {})
+        self.transport_ids: dict[str, str] = {}
+        """``ap-message-id`` -> SQS/SNS MessageId of the last send (secondary: for AWS support cases)."""
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
@@ -124,7 +126,9 @@ class Producer:
         group: str | None = None,
         idempotency_key: str | None = None,
     ) -> str:
-        """Send one message; returns the SQS/SNS message id. Raises SendError if AWS never accepted it."""
+        """Send one message; returns its ``ap-message-id`` (the ``idempotency_key`` when given, else a generated
+        UUID): the one id every tool shows (``GET /messages/{id}``, ``ops.dlq list``, the DLQ attributes, the
+        logs). Raises SendError if AWS never accepted it."""
         message = Message(body, attributes, group, idempotency_key)
         return self.send_many(pipeline, [message])[0]
 
@@ -136,7 +140,10 @@ class Producer:
         attributes: Mapping[str, AttributeValue] | None = None,
         group: str | None = None,
     ) -> list[str]:
-        """Send every body (or :class:`Message`); returns the message ids in input order.
+        """Send every body (or :class:`Message`); returns their ``ap-message-id`` values in input order.
+
+        The SQS/SNS transport id is not returned: a fan-out topic's subscribers each see another one, and
+        no other tool shows it. ``transport_ids`` maps the last call's ``ap-message-id`` values to it.
 
         ``attributes``/``group`` apply to plain bodies; a :class:`Message` carries its own. Bad input is
         refused (ProducerError) before anything is sent; entries AWS did not accept are retried, and
@@ -255,9 +262,11 @@ class Producer:
             pending = sorted(retry_next, key=lambda m: m.index)
             if pending:
                 self.retry.backoff(attempt)
+        self.transport_ids = {m.message_id: sent[m.index] for m in messages if m.index in sent}
+        logical = {m.index: m.message_id for m in messages if m.index in sent}
         if failed:
-            raise SendError(entry.pipeline, sorted(failed, key=lambda f: f.index), sent)
-        return [sent[m.index] for m in messages]
+            raise SendError(entry.pipeline, sorted(failed, key=lambda f: f.index), logical)
+        return [m.message_id for m in messages]
 
     def _send_batch(self, entry: Entry, batch: list[Outgoing]) -> list[str | tuple[str, str, bool]]:
         """One batch call: per message, its id, or (code, reason, retryable)."""

@@ -29,7 +29,7 @@ class FailedEntry:
 
 
 class SendError(RuntimeError):
-    """Some messages were not accepted. ``failed`` lists every one; ``sent`` maps index -> message id of the rest."""
+    """Some messages were not accepted. ``failed`` lists every one; ``sent``: index -> ``ap-message-id`` of the rest."""
 
     def __init__(self, pipeline: str, failed: list[FailedEntry], sent: dict[int, str]) -> None:
         self.pipeline = pipeline

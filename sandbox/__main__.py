@@ -1,4 +1,4 @@
-"""`python -m sandbox run|plan|cost`: the sandbox command line.
+"""`python -m sandbox run|serve|invoke|plan|cost`: the sandbox command line.
 
 Bad input (unknown stack, a bad messages file, a message for a missing or disabled pipeline, an
 unreachable endpoint, out-of-range options) is one line on stderr and exit status 2, never a traceback;
@@ -109,8 +109,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     add_stack_arguments(parser)
     source = parser.add_argument_group("messages")
     source.add_argument("--messages", type=Path, metavar="FILE.jsonl",
-                        help='one JSON object per line: {"pipeline", "body", "attributes", "group"} '
-                        "(default: the built-in samples in sandbox/samples/)")
+                        help='the one message-file format: a JSON object per line with "pipeline", "body", '
+                        '"attributes", "group", "idempotency_key", "note" (default: the built-in samples in '
+                        "sandbox/samples/)")
     source.add_argument("--count", type=_positive_int, metavar="N",
                         help="send N messages, cycling the samples (or the file) with unique ids")
     chaos = parser.add_argument_group("chaos")
@@ -139,6 +140,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                      help="also write the report as JSON (schema: sandbox/README.md)")
     out.add_argument("--function-logs", type=Path, metavar="FILE",
                      help="write the functions' logs here (default: discarded)")
+    out.add_argument("--list-messages", action="store_true",
+                     help="also list every message by its ap-message-id: state, deliveries, last error and DLQ "
+                     "reason per consumer, and the file line's note")
     out.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -151,7 +155,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m sandbox", description="Run the stack's pipelines locally.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,serve,plan,cost}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,serve,invoke,plan,cost}")
     run = commands.add_parser(
         "run",
         help="deploy the captured stack into moto and drive messages through it",
@@ -170,6 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_serve_arguments(serve)
+    from sandbox.invoke_once import add_arguments as add_invoke_arguments
+
+    invoke = commands.add_parser(
+        "invoke",
+        help="run one consumer's real handler once on given messages (like `sam local invoke`)",
+        description="Materialise the stack in in-process moto, send the messages to the consumer's queue, run its "
+        "real entry point once on them through the runtime, print the batch response, each record's outcome, "
+        "what it sent, the logs and any traceback. exit status: 0 success, 1 a failed record, 2 bad input.",
+    )
+    add_invoke_arguments(invoke)
     plan = commands.add_parser("plan", help="print the stack's resource tree and pipeline diagram (no cloud)")
     from sandbox.plan import add_arguments as add_plan_arguments
 
@@ -281,7 +295,7 @@ def run_command(args: argparse.Namespace) -> int:
         return _error(f"{exc.filename or ''}: {exc.strerror or exc}")
 
     console = Console(width=None if sys.stdout.isatty() else 140)
-    render(result.report, console)
+    render(result.report, console, list_messages=args.list_messages)
     if args.json is not None:
         args.json.write_text(json.dumps(result.report, indent=2) + "\n", encoding="utf-8")
     return 0 if result.ok else 1
@@ -341,6 +355,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sandbox.plan import main as plan_main
 
         return plan_main(args)
+    if args.command == "invoke":
+        from sandbox.invoke_once import main as invoke_main
+
+        return invoke_main(args)
     if args.command == "cost":
         from sandbox.cost.cli import main as cost_main
 

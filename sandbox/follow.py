@@ -10,7 +10,13 @@ so a message moved at maxReceiveCount is only visible there). States, per consum
 * `retrying` – the runtime moved it to retry tier `tier` and it has not come out of it yet;
 * `filtered` – a fan-out filter policy kept it from this subscriber;
 * `queued` – accepted for this consumer, in its queue (visible, in flight or delayed);
-* `pending` – a later chain stage the message has not reached.
+* `pending` – a later chain stage the message has not reached yet;
+* `not_reached` – a later chain stage it never will: an earlier stage put it in its DLQ.
+
+Every state but `pending`/`not_reached` carries `deliveries` and `effects`; a consumer whose deliveries
+failed carries `lastError` (the record's own error, else its invocation's), so a message SQS moved at
+maxReceiveCount still says why. A redriven message that fails again is dead-lettered under
+`<id>~redrive:<n>` (the runtime's new generation): it is matched by the id it was sent with.
 """
 
 from __future__ import annotations
@@ -35,13 +41,17 @@ def _last_tier(track: Track) -> int | None:
     return None
 
 
-def consumer_state(track: Track | None, dlq_copy: QueuedMessage | None) -> dict[str, Any]:
+def consumer_state(
+    track: Track | None, dlq_copy: QueuedMessage | None, *, earlier_stage_dead: bool = False
+) -> dict[str, Any]:
     """One consumer's entry of the answer (without its name)."""
     if track is None:
-        return {"state": "pending"}
+        return {"state": "not_reached" if earlier_stage_dead else "pending"}
     out: dict[str, Any] = {"deliveries": track.deliveries, "effects": track.effects}
     if track.succeeded:
         return {"state": "processed", **out}
+    if track.last_error:
+        out["lastError"] = track.last_error
     if dlq_copy is not None:
         kind = dlq_copy.error_kind or "max-receive-count"
         reason = dlq_copy.error_reason or MAX_RECEIVE_REASON
@@ -57,6 +67,7 @@ def consumer_state(track: Track | None, dlq_copy: QueuedMessage | None) -> dict[
 def follow(ledger: Ledger, state: QueueState, now: float, pipeline: str, logical_id: str) -> dict[str, Any]:
     """Every consumer of `pipeline` (subscribers, chain stages, the retry consumer) and where the message is."""
     consumers = []
+    dead = False  # an earlier chain stage holds it in its DLQ: the later ones are never reached
     for info in ledger.consumers.values():
         if info.pipeline != pipeline:
             continue
@@ -64,9 +75,10 @@ def follow(ledger: Ledger, state: QueueState, now: float, pipeline: str, logical
         copy = None
         if track is not None and info.dlq and not track.succeeded:
             snapshot = state.snapshot(info.dlq, now)
-            copy = next((m for m in snapshot.messages if m.logical_id == logical_id), None)
-        entry = consumer_state(track, copy)
+            copy = next((m for m in snapshot.messages if m.original_id == logical_id), None)
+        entry = consumer_state(track, copy, earlier_stage_dead=dead)
         if entry["state"] == "dlq":
             entry["queue"] = info.dlq
+            dead = dead or info.next_consumer is not None
         consumers.append({"consumer": info.name, **entry})
     return {"messageId": logical_id, "pipeline": pipeline, "consumers": consumers}

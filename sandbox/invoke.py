@@ -19,6 +19,7 @@ import io
 import os
 import sys
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext, redirect_stderr, redirect_stdout
@@ -100,6 +101,8 @@ class InvocationOutcome:
     timed_out: bool = False
     cpu_seconds: float = 0.0
     """CPU time of the invocation in this process (moto included): steadier than `duration` on a busy machine."""
+    traceback: str | None = None
+    """The full traceback when the function raised (`sandbox invoke` prints it)."""
 
 
 def lambda_environment(function: FunctionSpec, extra: Mapping[str, str]) -> dict[str, str]:
@@ -180,18 +183,20 @@ class Invoker:
         started, started_cpu = self.monotonic(), time.process_time()
         response: Any = None
         error: str | None = None
+        trace: str | None = None
         with swapped_environ(env), redirect_stdout(FUNCTION_OUTPUT), redirect_stderr(FUNCTION_OUTPUT), self.scope():
             try:
                 response = entry(event, context)
             except Exception as exc:  # a failed invocation, as Lambda would report it
                 error = f"{type(exc).__name__}: {exc}"
+                trace = traceback.format_exc()
         duration, cpu = self.monotonic() - started, time.process_time() - started_cpu
         if error is None and duration > function.timeout:
             outcome = InvocationOutcome(None, f"Task timed out after {function.timeout} s", duration, True, cpu)
         elif error is None and discard_response:
             outcome = InvocationOutcome(None, discard_response, duration, True, cpu)
         else:
-            outcome = InvocationOutcome(response, error, duration, cpu_seconds=cpu)
+            outcome = InvocationOutcome(response, error, duration, cpu_seconds=cpu, traceback=trace)
         for observer in _INVOCATION_OBSERVERS:
             observer(function, event, outcome)
         return outcome

@@ -11,7 +11,8 @@ At the end every track gets exactly one state:
 
 * `processed` - the consumer's unit of work committed a success (`sandbox.effects`);
 * `dlq` - a copy is in the consumer's DLQ (reason from `ap-error-kind`/`ap-error-reason`, or
-  "maxReceiveCount exceeded" for SQS's own redrive, which adds no attribute);
+  "maxReceiveCount exceeded" for SQS's own redrive, which adds no attribute: then with the last error
+  the record failed with, e.g. the handler module's ImportError, so the cause is never lost);
 * `in_flight` - still in one of its queues (or the run stopped before draining);
 * `filtered` - a fan-out filter policy excluded it and it never arrived;
 * `lost` - none of the above: accepted, then gone. Must be 0.
@@ -67,6 +68,8 @@ class Track:
     """Times the runtime sent it to the DLQ itself (not counting stored-outcome replays)."""
     dlq_copies: list[QueuedMessage] = field(default_factory=list)
     remaining: int = 0
+    last_error: str | None = None
+    """The last error a delivery failed with: the record's own, or its whole invocation's (exception, timeout)."""
     state: str = "open"
     timeline: list[tuple[float, str, str]] = field(default_factory=list)
     """(virtual time, queue name or "-", event): receive, deleted, failed, outcome:<kind>."""
@@ -79,6 +82,9 @@ class Track:
         if copy.error_kind:
             reason = _JSON_POSITION.sub("", copy.error_reason or "")
             return f"{copy.error_kind}: {reason}".rstrip(": ")
+        if self.last_error:
+            first_line = self.last_error.strip().splitlines()[0] if self.last_error.strip() else self.last_error
+            return f"{MAX_RECEIVE_REASON} (last error: {_JSON_POSITION.sub('', first_line)})"
         return MAX_RECEIVE_REASON
 
     def first(self, event: str, queue: str | None = None) -> float | None:
@@ -125,12 +131,21 @@ class Ledger:
             self.consumers[scope] = ConsumerInfo(scope, fn.pipeline, fn.consumer, fn.name, sources, dlq, nxt)
         self.tracks: dict[tuple[str, str], Track] = {}
         self.published: Counter[str] = Counter()
+        self.origins: dict[str, Message] = {}
+        """ap-message-id -> the message as published (pipeline, `note`, file line): the report's messages."""
         self.poisoned: Counter[str] = Counter()
         self.queue_stats: dict[str, Counter[str]] = {}
         self.functions: dict[str, FunctionStats] = {fn.name: FunctionStats() for fn in topology.functions.values()}
         self.unexpected: Counter[str] = Counter()
         """Messages found in a queue at the end that no track accounts for (queue name -> count)."""
         self.finalized = False
+        self._record_errors: set[tuple[str, str]] = set()
+        self.on_first_sight: Callable[[MappingSpec, dict[str, Any]], None] | None = None
+        """Called when a mapping receives a message nobody published through the sandbox (`serve`: sent
+        through `--aws-port` or a deployed producer), before its track opens."""
+        self._sighted: set[str] = set()
+        """Records that failed with an error of their own in the invocation being observed: more precise
+        than the invocation's (Powertools' BatchProcessingError when every record failed)."""
 
     # -- observation --------------------------------------------------------------------------
     def track(self, consumer: str, logical_id: str) -> Track:
@@ -143,6 +158,7 @@ class Ledger:
     def accept(self, message: Message, routes: list[Route]) -> None:
         """The pipeline's entry accepted `message`; `routes` say which consumers must account for it."""
         self.published[message.pipeline] += 1
+        self.origins[message.logical_id] = message
         if message.poison:
             self.poisoned[message.pipeline] += 1
         for route in routes:
@@ -159,7 +175,11 @@ class Ledger:
         return self.queue_stats.setdefault(name, Counter())
 
     def received(self, mapping: MappingSpec, record: dict[str, Any], at: float) -> None:
-        t = self.track(self._scope(mapping), record_logical_id(record))
+        logical_id = record_logical_id(record)
+        if self.on_first_sight is not None and logical_id not in self.origins and logical_id not in self._sighted:
+            self._sighted.add(logical_id)
+            self.on_first_sight(mapping, record)
+        t = self.track(self._scope(mapping), logical_id)
         t.accepted = True
         t.deliveries += 1
         t.timeline.append((at, mapping.queue.name, "receive"))
@@ -187,6 +207,8 @@ class Ledger:
             seen.add(ident)
         for record in {r["messageId"]: r for r in invocation.records}.values():
             t = self.track(scope, record_logical_id(record))
+            if invocation.error is not None and (scope, t.logical_id) not in self._record_errors:
+                t.last_error = invocation.error  # no error of its own (e.g. an ImportError, a timeout)
             if record["messageId"] in deleted:
                 t.timeline.append((invocation.at, queue, "deleted"))
                 self._queue(queue)["deleted"] += 1
@@ -194,6 +216,7 @@ class Ledger:
                 t.timeline.append((invocation.at, queue, "failed"))
                 self._queue(queue)["returned"] += 1
         self._queue(queue)["duplicate_deliveries"] += invocation.duplicates
+        self._record_errors.clear()
 
     def outcome(self, scope: str, logical_id: str, outcome: dict[str, Any] | None, error: str | None) -> None:
         """From the runtime (sandbox.effects): what the unit of work decided for one record."""
@@ -202,6 +225,9 @@ class Ledger:
         kind = str((outcome or {}).get("outcome", "error" if error else "unknown"))
         duplicate = bool((outcome or {}).get("duplicate"))
         t.timeline.append((self.now(), "-", f"outcome:{kind}{':duplicate' if duplicate else ''}"))
+        if error:
+            t.last_error = error
+            self._record_errors.add((scope, logical_id))
         if kind in SUCCESS:
             t.succeeded = True
         if is_effect(outcome):
@@ -227,10 +253,10 @@ class Ledger:
         for name, snap in snapshots.items():
             for msg in snap.messages:
                 scope = dlqs.get(name) or by_consumer_queue.get(name)
-                if scope is None or (scope, msg.logical_id) not in self.tracks:
+                if scope is None or (scope, msg.original_id) not in self.tracks:
                     self.unexpected[name] += 1
                     continue
-                t = self.tracks[(scope, msg.logical_id)]
+                t = self.tracks[(scope, msg.original_id)]
                 if name in dlqs:
                     t.dlq_copies.append(msg)
                 else:

@@ -9,7 +9,9 @@ from a second description of the topology:
   mapping's `eventSourceArn` → `functionName`; a function's `AP_NEXT_QUEUE_URL`, `AP_RETRY_TIERS` and
   `AP_DLQ_URL` environment variables (docs/contracts.md §1) → the queues with those URLs;
 - a pipeline is a top-level component holding at least one queue; a disabled pipeline registers
-  nothing, so it is absent.
+  nothing, so it is absent;
+- each pipeline's HTTP front door (auth, public, throttle, maxBodyBytes; `sandbox.front_door`), so a
+  reviewer sees an `auth: none` API in the pull request.
 
     python -m sandbox plan --stack dev [--format text|mermaid|markdown] [--output plan.md]
     python -m sandbox.plan --stack dev            # the same, standalone
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from contract import aws
+from sandbox import front_door
 from stack_capture import Capture, CapturedResource, capture_stack
 
 QUEUE = "aws:sqs/queue:Queue"
@@ -589,6 +592,11 @@ def render_mermaid(graph: FlowGraph) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_text(graph: FlowGraph) -> str:
+    """The resource tree, then every pipeline's HTTP front door."""
+    return render_tree(graph) + "\n" + front_door.text(front_door.front_doors(graph.capture.config))
+
+
 def render_markdown(graph: FlowGraph) -> str:
     capture = graph.capture
     counts = Counter(short_type(r.type) for r in capture.resources)
@@ -601,8 +609,10 @@ def render_markdown(graph: FlowGraph) -> str:
         "Solid arrows carry messages (subscription filter, batch settings, next stage, retry tier); "
         "dotted arrows lead to dead-letter queues.\n",
         "```mermaid\n" + render_mermaid(graph) + "```\n",
+        "**HTTP front doors**\n",
+        front_door.markdown(front_door.front_doors(capture.config)),
         f"<details><summary>Resource tree ({len(capture.resources)})</summary>\n",
-        "```text\n" + render_tree(graph) + "```\n",
+        "```text\n" + render_text(graph) + "```\n",
         "</details>\n",
     ]
     return "\n".join(parts)
@@ -611,7 +621,7 @@ def render_markdown(graph: FlowGraph) -> str:
 def render(capture: Capture, fmt: str = "markdown") -> str:
     graph = build_flow_graph(capture)
     if fmt == "text":
-        return render_tree(graph)
+        return render_text(graph)
     if fmt == "mermaid":
         return render_mermaid(graph)
     if fmt == "markdown":
@@ -647,7 +657,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_stack_arguments(parser, default=None)
     parser.add_argument("--output", default=None, help="file to write (default: stdout)")
     parser.add_argument("--format", choices=FORMATS, default="markdown",
-                        help="text = resource tree, mermaid = diagram, markdown = both (default)")
+                        help="text = resource tree and front doors, mermaid = diagram, markdown = all (default)")
 
 
 def cli(argv: Iterable[str] | None = None) -> int:

@@ -46,6 +46,24 @@ def consumer_of_queue(topology: Topology) -> dict[str, str]:
 
 def routes(topology: Topology, pipeline: PipelineOutputs, message: Message) -> list[Route]:
     """Consumers that receive `message` at the pipeline's entry (fan-out: one per subscription)."""
+    return routes_of(topology, pipeline, dict(filter_attributes(message)), message.body)
+
+
+def routes_of_record(topology: Topology, pipeline: PipelineOutputs, record: dict[str, Any]) -> list[Route]:
+    """The same for a message only seen as a Lambda SQS record (sent around the sandbox, e.g. through
+    `serve --aws-port`): raw delivery hands subscribers the published body and attributes unchanged."""
+    attributes = {
+        name: {"Type": a.get("dataType", "String"), "Value": a.get("stringValue")}
+        for name, a in (record.get("messageAttributes") or {}).items()
+        if isinstance(a, dict)
+    }
+    return routes_of(topology, pipeline, attributes, str(record.get("body", "")))
+
+
+def routes_of(
+    topology: Topology, pipeline: PipelineOutputs, attributes: dict[str, dict[str, Any]], body: str
+) -> list[Route]:
+    """Routing from the attributes as moto's SNS filter matcher reads them ({"Type", "Value"}) and the body."""
     consumers = consumer_of_queue(topology)
     if not pipeline.entry_is_topic:
         queue = topology.queue_by_url(pipeline.entry)
@@ -59,9 +77,16 @@ def routes(topology: Topology, pipeline: PipelineOutputs, message: Message) -> l
             if PROBE in message.attributes:  # the runtime's own attribute: SNS sees it, no filter names it
                 message = replace(message, attributes={k: v for k, v in message.attributes.items() if k != PROBE})
             matcher = FilterPolicyMatcher(sub.filter_policy, sub.filter_scope)
-            matched = matcher.matches(dict(filter_attributes(message)), message.body)
+            matched = matcher.matches(attributes, body)
         out.append(Route(consumers[sub.endpoint], not matched))
     return out
+
+
+def entry_queue_arns(topology: Topology, pipeline: PipelineOutputs) -> set[str]:
+    """The queues a message sent to the pipeline's entry lands in first (its subscriptions, or the queue)."""
+    if not pipeline.entry_is_topic:
+        return {topology.queue_by_url(pipeline.entry).arn}
+    return {s.endpoint for s in topology.subscriptions if s.topic_arn == pipeline.entry and s.protocol == "sqs"}
 
 
 class Publisher:

@@ -47,8 +47,19 @@ JSON schema, `schema_version` 1 (counts are integers, times seconds)::
       "alarms": [{"name", "namespace", "metric", "dimensions", "comparison", "threshold",
                   "value", "state": "ALARM" | "OK" | "INSUFFICIENT_DATA",
                   "breached_during_run", "description"}],
-      "unexpected": {"<queue name>": N}   # messages no track accounts for (e.g. left by an earlier run)
+      "unexpected": {"<queue name>": N},  # messages no track accounts for (e.g. left by an earlier run)
+      "messages": {                       # every message, by its ap-message-id (the one id of every tool)
+        "<ap-message-id>": {
+          "pipeline": "<pipeline>", "note": null | "<the file line's note>", "from": null | "<file:line>",
+          "consumers": {
+            "<consumer>": {"state": "processed" | "dlq" | "in_flight" | "filtered" | "lost" | "not_reached",
+                           "deliveries": N,
+                           "last_error": null | "<the last error a delivery failed with>",
+                           "dlq_reason": null | "<kind: reason>" | "maxReceiveCount exceeded (last error: ...)"}}}}
     }
+
+`not_reached`: a later chain stage the message never got to (an earlier stage dead-lettered it, or the
+run stopped first).
 """
 
 from __future__ import annotations
@@ -61,8 +72,9 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from contract.runtime import MESSAGE_ID
 from sandbox.alarms import AlarmResult
-from sandbox.ledger import Ledger
+from sandbox.ledger import Ledger, Track
 from sandbox.state import QueueSnapshot
 from sandbox.topology import Topology
 
@@ -151,6 +163,35 @@ def _queues_section(ledger: Ledger, snapshots: dict[str, QueueSnapshot]) -> dict
     return queues
 
 
+def _messages_section(ledger: Ledger) -> dict[str, Any]:
+    """Per message, per consumer of its pipeline: where it ended, how often it came, why it failed."""
+    by_id: dict[str, dict[str, Track]] = {}
+    for (scope, logical_id), track in ledger.tracks.items():
+        by_id.setdefault(logical_id, {})[scope] = track
+    out: dict[str, Any] = {}
+    for logical_id, tracks in by_id.items():
+        origin = ledger.origins.get(logical_id)
+        pipeline = origin.pipeline if origin else ledger.consumers[next(iter(tracks))].pipeline
+        consumers: dict[str, Any] = {}
+        for info in ledger.consumers.values():
+            if info.pipeline != pipeline:
+                continue
+            t = tracks.get(info.scope)
+            consumers[info.name] = {
+                "state": t.state if t else "not_reached",
+                "deliveries": t.deliveries if t else 0,
+                "last_error": t.last_error if t else None,
+                "dlq_reason": t.dlq_reason if t and t.state == "dlq" else None,
+            }
+        out[logical_id] = {
+            "pipeline": pipeline,
+            "note": origin.note if origin else None,
+            "from": origin.where if origin else None,
+            "consumers": consumers,
+        }
+    return out
+
+
 def _totals_section(ledger: Ledger) -> dict[str, Any]:
     fn = ledger.functions.values()
     return {
@@ -198,6 +239,7 @@ def build_report(
         "queues": _queues_section(ledger, snapshots),
         "alarms": [asdict(a) for a in alarms],
         "unexpected": dict(ledger.unexpected),
+        "messages": _messages_section(ledger),
     }
 
 
@@ -255,8 +297,37 @@ def _pipeline_table(name: str, p: dict[str, Any], report: dict[str, Any]) -> Tab
     return table
 
 
-def render(report: dict[str, Any], console: Console) -> None:
-    """The terminal view of `report`: one table per pipeline, DLQ reasons, alarms, a verdict line."""
+STATE_STYLE = {"processed": "green", "dlq": "red", "lost": "bold red", "in_flight": "yellow"}
+
+
+def _consumer_cell(name: str, c: dict[str, Any]) -> str:
+    style = STATE_STYLE.get(c["state"], "dim")
+    text = f"{name}: [{style}]{c['state'].replace('_', ' ')}[/]"
+    if c["deliveries"] > 1:
+        text += f" ×{c['deliveries']}"
+    why = c["dlq_reason"] or (c["last_error"] if c["state"] != "processed" else None)
+    if why:
+        text += f" ({_short(why, 90)})"
+    return text
+
+
+def messages_table(report: dict[str, Any]) -> Table:
+    """`--list-messages`: every message by its logical id, where it ended per consumer, and its note."""
+    table = Table(title="Messages", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in (MESSAGE_ID, "pipeline", "per consumer", "note"):
+        table.add_column(column, no_wrap=column == MESSAGE_ID)
+    for logical_id, m in report["messages"].items():
+        cells = "\n".join(_consumer_cell(name, c) for name, c in m["consumers"].items())
+        table.add_row(logical_id, m["pipeline"], cells, m["note"] or "")
+    return table
+
+
+def render(report: dict[str, Any], console: Console, *, list_messages: bool = False) -> None:
+    """The terminal view of `report`: one table per pipeline, DLQ reasons, alarms, a verdict line;
+    with `list_messages` first every message (`--list-messages`)."""
+    if list_messages:
+        console.print(messages_table(report), highlight=False)
+        console.print()
     for name, p in report["pipelines"].items():
         console.print(_pipeline_table(name, p, report))
         for c in p["consumers"].values():

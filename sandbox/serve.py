@@ -5,13 +5,19 @@ event-source-mapping loop running continuously in a thread (`EventSourceMapping.
 — the same code `sandbox run` drives), and a `ThreadingHTTPServer` answering
 
 * `POST /pipelines/{name}` – `sandbox.ingress`: 202 {"messageId"}, or 400/403/404/413/429 with {"message"};
-* `GET /messages/{id}` – `sandbox.follow`: where the message is, per consumer; 404 for an unknown id;
+* `GET /messages/{id}` – `sandbox.follow`: where the message is, per consumer; 404 for an unknown id.
+  Any message is followed, however it arrived: POSTed, or sent to an entry through `--aws-port` (the
+  producer, the AWS CLI) - by its `ap-message-id`, or its SQS MessageId when it has none;
 * `GET /` – the status page (`sandbox.status_page`), `GET /status.json` – what it polls.
 
 Time is virtual and fast-forwards when idle: the clock moves with real time, and whenever every mapping
 is idle it jumps to the next event (a delay or visibility timeout ending, a batching window closing), so
 a message on a 300 s retry tier is retried as soon as nothing else can run. `--aws-port` also serves the
 same emulator's AWS API (moto's ThreadedMotoServer), for boto3, the AWS CLI and `python -m ops.dlq`.
+
+A POST is answered in its handler thread and never waits for the mapping loop: it takes no loop lock,
+the loop starts no new batch while a POST is being answered (at most `YIELD_MAX`), the GIL changes hands
+every `SWITCH_INTERVAL`, and responses go out without Nagle's delay (`bench/serve_latency.py`).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import errno
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -31,18 +38,30 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
 
+from contract.runtime import MESSAGE_ID
 from sandbox import ingress, plan, status_page
+from sandbox.alarms import evaluate as evaluate_alarms
+from sandbox.effects import record_logical_id
 from sandbox.engine import Live, next_event, start
 from sandbox.follow import follow
+from sandbox.front_door import front_doors
 from sandbox.messages import Message
+from sandbox.publish import entry_queue_arns, routes_of_record
 from sandbox.publish import routes as message_routes
-from sandbox.topology import topology_from_capture
+from sandbox.topology import MappingSpec, topology_from_capture
 from stack_capture import Capture, capture_stack
 
 DEFAULT_API_KEY = "local-api-key"
 RECENT = 20
 IDLE_POLL = 0.02
+AROUND = "sent around the server (--aws-port or a producer)"
+"""Where a message that was not POSTed came from (the ledger's `where`)."""
 QUIET = 0.5
+YIELD_MAX = 0.05
+"""Longest the mapping loop waits for POSTs in flight before it invokes the next batch anyway."""
+SWITCH_INTERVAL = 0.001
+"""Seconds a thread may hold the GIL while another waits (Python's default 0.005): a request waiting behind
+a running function gets it back sooner."""
 """Real seconds without a POST before the clock may jump: requests sent together see the same moment."""
 
 
@@ -75,9 +94,17 @@ class ServedStack:
         self.lock = threading.RLock()
         self.pipeline_of: dict[str, str] = {}
         self.recent: deque[str] = deque(maxlen=RECENT)
+        self.recent_lock = threading.Lock()
         self.accepted: deque[tuple[ingress.Route, Message]] = deque()
         self.dedup_lock = threading.Lock()
+        self.requests = threading.Condition()
+        self.in_flight = 0
+        """POSTs being answered: the mapping loop lets them run first (`_yield_to_requests`)."""
         self.last_request = 0.0
+        live.ledger.on_first_sight = self._first_sight
+        self.front_doors = [
+            {"pipeline": d.pipeline, "text": d.describe(), "open": d.open} for d in front_doors(capture.config)
+        ]
         topo = plan.build_flow_graph(capture)
         self.svg = status_page.diagram_svg(topo)
         self.mermaid = plan.render_mermaid(topo)
@@ -101,13 +128,57 @@ class ServedStack:
         if not duplicate:
             # Not under `lock`: a POST never waits for the mappings' invocations (moto takes concurrent
             # calls, as its own threaded server does); the ledger hears of it from the mappings' thread.
-            ingress.send(self.live.aws, route, message)
+            # Known before it is sent, so a mapping that receives it at once does not take it for a stranger.
+            already = message.logical_id in self.pipeline_of
             self.pipeline_of[message.logical_id] = route.pipeline.name
+            try:
+                ingress.send(self.live.aws, route, message)
+            except Exception:
+                if not already:
+                    self.pipeline_of.pop(message.logical_id, None)
+                raise
             self.accepted.append((route, message))
-            if message.logical_id in self.recent:
-                self.recent.remove(message.logical_id)
-            self.recent.append(message.logical_id)
+            self._remember(message.logical_id)
         return {"messageId": message.logical_id}
+
+    def _remember(self, logical_id: str) -> None:
+        """The status page's "Last messages": most recent first, each once."""
+        with self.recent_lock:
+            if logical_id in self.recent:
+                self.recent.remove(logical_id)
+            self.recent.append(logical_id)
+
+    def _first_sight(self, mapping: MappingSpec, record: dict[str, Any]) -> None:
+        """A message that did not come through POST (`--aws-port`, a producer): follow it like a POSTed one.
+
+        Received at its pipeline's entry, it is accepted there, routed with the subscriptions' filter
+        policies (so a subscriber it is filtered from says `filtered`, not `pending`); received later on
+        (sent straight to a stage or tier queue), it is followed from there.
+        """
+        logical_id = record_logical_id(record)
+        if logical_id in self.pipeline_of:  # a POST sending it right now
+            return
+        topology = self.live.topology
+        pipeline = topology.pipelines[mapping.function.pipeline]
+        self.pipeline_of[logical_id] = pipeline.name
+        # Routed only by its ap-message-id: without one, each subscriber's copy has an SQS id of its own.
+        carries_id = MESSAGE_ID in (record.get("messageAttributes") or {})
+        if carries_id and mapping.queue.arn in entry_queue_arns(topology, pipeline):
+            message = Message(pipeline.name, str(record.get("body", "")), {}, None, logical_id, AROUND)
+            self.live.ledger.accept(message, routes_of_record(topology, pipeline, record))
+        self._remember(logical_id)
+
+    def _queued_pipeline(self, logical_id: str) -> str | None:
+        """The pipeline whose entry queues hold `logical_id` now (sent around the server, not received yet)."""
+        topology, now = self.live.topology, self.live.clock.now()
+        for pipeline in topology.pipelines.values():
+            for arn in entry_queue_arns(topology, pipeline):
+                queue = next((q for q in topology.queues.values() if q.arn == arn), None)
+                if queue is None:
+                    continue
+                if any(m.original_id == logical_id for m in self.live.state.snapshot(queue.name, now).messages):
+                    return pipeline.name
+        return None
 
     def _record_accepted(self) -> None:
         """Hand the messages POSTed since the last call to the ledger (call with `lock` held)."""
@@ -116,7 +187,7 @@ class ServedStack:
             self.live.ledger.accept(message, message_routes(self.live.topology, route.pipeline, message))
 
     def message(self, logical_id: str) -> dict[str, Any] | None:
-        """Where a message is; also one sent straight to an entry through `--aws-port` once a consumer saw it."""
+        """Where a message is, however it arrived: POSTed, or sent to an entry around the server."""
         with self.lock:
             self._record_accepted()
             pipeline = self.pipeline_of.get(logical_id)
@@ -124,9 +195,9 @@ class ServedStack:
                 ledger = self.live.ledger
                 scope = next((c for c, i in ledger.tracks if i == logical_id), None)
                 info = ledger.consumers.get(scope) if scope else None
-                if info is None:
+                pipeline = info.pipeline if info is not None else self._queued_pipeline(logical_id)
+                if pipeline is None:
                     return None
-                pipeline = info.pipeline
             return follow(self.live.ledger, self.live.state, self.live.clock.now(), pipeline, logical_id)
 
     def status(self) -> dict[str, Any]:
@@ -134,18 +205,46 @@ class ServedStack:
             self._record_accepted()
             now = self.live.clock.now()
             queues = []
+            snapshots = {}
             for q in sorted(self.live.topology.queues.values(), key=lambda q: q.name):
-                snap = self.live.state.snapshot(q.name, now, read_messages=False)
+                snap = snapshots[q.name] = self.live.state.snapshot(q.name, now, read_messages=False)
                 queues.append({"name": q.name, "visible": snap.visible, "inFlight": snap.in_flight,
                                "delayed": snap.delayed})
-            ids = list(reversed(self.recent))
+            alarms = [
+                {"name": a.name, "metric": a.metric, "resource": ",".join(a.dimensions.values()),
+                 "comparison": a.comparison, "threshold": a.threshold, "value": a.value, "state": a.state}
+                for a in evaluate_alarms(self.live.topology.alarms, snapshots, self.live.ledger.functions,
+                                         start=self.live.clock.start, now=now)
+            ]
+            with self.recent_lock:
+                ids = list(reversed(self.recent))
         messages = [m for i in ids if (m := self.message(i)) is not None]
         clock = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)) + " UTC (virtual)"
-        return {"stack": self.live.topology.stack, "clock": clock, "queues": queues, "messages": messages}
+        return {"stack": self.live.topology.stack, "clock": clock, "queues": queues, "alarms": alarms,
+                "frontDoors": self.front_doors, "messages": messages}
 
     def page(self) -> str:
         topo = self.live.topology
         return status_page.page(topo.stack, topo.region, self.svg, self.mermaid, self.status())
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Around a POST: while any is being answered, the mapping loop starts no new invocation."""
+        with self.requests:
+            self.in_flight += 1
+        try:
+            yield
+        finally:
+            with self.requests:
+                self.in_flight -= 1
+                if not self.in_flight:
+                    self.requests.notify_all()
+
+    def _yield_to_requests(self) -> None:
+        """Wait (at most `YIELD_MAX` s, so a request stream cannot starve the consumers) for POSTs to finish:
+        in one process the mappings' functions and a request share the GIL, and the request should win."""
+        with self.requests:
+            self.requests.wait_for(lambda: not self.in_flight, timeout=YIELD_MAX)
 
     # -- the event-source-mapping loop ------------------------------------------------------
     def run_mappings(self, stop: threading.Event) -> None:
@@ -161,6 +260,7 @@ class ServedStack:
             for mapping in self.live.mappings:
                 if stop.is_set():
                     return
+                self._yield_to_requests()
                 with self.lock:
                     self._record_accepted()
                     work += mapping.tick()
@@ -178,6 +278,9 @@ def _handler(served: ServedStack) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "sandbox-serve"
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+        """Headers and body go out in two writes: with Nagle on, the body waits for the client's delayed
+        ACK of the headers (~40 ms on Linux) on every keep-alive response."""
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the status page shows what happened."""
@@ -214,7 +317,8 @@ def _handler(served: ServedStack) -> type[BaseHTTPRequestHandler]:
                 return self.rfile.read(n)
 
             try:
-                body = served.post(unquote(parts[1]), headers, read, length)
+                with served.answering():
+                    body = served.post(unquote(parts[1]), headers, read, length)
             except ingress.Rejected as exc:
                 if not consumed:
                     self.close_connection = True  # the unread body must not be taken for the next request
@@ -287,6 +391,8 @@ def aws_api(host: str, port: int | None) -> Iterator[str | None]:
 def serve(options: ServeOptions, stop: threading.Event, ready: Callable[[str, str | None], None]) -> None:
     """Serve until `stop` is set; `ready(url, aws_url)` once requests are answered. Raises PortInUse."""
     server = bind(options.host, options.port)
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         if options.aws_port is not None:
             check_free(options.host, options.aws_port, "--aws-port")
@@ -311,4 +417,5 @@ def serve(options: ServeOptions, stop: threading.Event, ready: Callable[[str, st
             loop.join(timeout=3.0)
     finally:
         server.server_close()
+        sys.setswitchinterval(switch_interval)
 

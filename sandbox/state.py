@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from contract.runtime import ERROR_KIND, ERROR_REASON, MESSAGE_ID
+from contract.runtime import ERROR_KIND, ERROR_REASON, MESSAGE_ID, REDRIVE_MARK
 from sandbox.clients import AwsClients
 from stack_capture import ACCOUNT_ID
 
@@ -24,6 +24,11 @@ class QueuedMessage:
     error_kind: str | None = None
     error_reason: str | None = None
     receive_count: int = 0
+
+    @property
+    def original_id(self) -> str:
+        """The `ap-message-id` the message was sent with (a redriven copy's redrive generation removed)."""
+        return self.logical_id.split(REDRIVE_MARK, 1)[0]
 
 
 @dataclass

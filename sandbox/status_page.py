@@ -1,4 +1,5 @@
-"""The `sandbox serve` status page: the stack's pipeline diagram with live counts, and the last messages.
+"""The `sandbox serve` status page: the pipeline diagram with live counts, each pipeline's HTTP front door,
+the last messages (state per consumer, DLQ reason or last error) and the alarms.
 
 The diagram is the one `sandbox plan` draws (same topology: `sandbox.plan.build_flow_graph`), rendered
 here as inline SVG rather than handed to Mermaid's JavaScript: the page must work with no network (CI,
@@ -14,7 +15,7 @@ import json
 from collections import deque
 from typing import Any
 
-from contract.runtime import ERROR_KIND
+from contract.runtime import ERROR_KIND, ERROR_REASON
 from sandbox import plan
 
 NODE_W, NODE_H, COL_W, ROW_H, BAND_GAP, TOP = 205, 58, 250, 74, 36, 34
@@ -151,12 +152,19 @@ svg .edge{fill:none;stroke:#777;stroke-width:1.2} svg .edge.failure{stroke:#c039
 table{border-collapse:collapse;font-size:12px;margin-top:8px}
 td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}
 .processed{color:#2e7d32} .dlq{color:#c0392b} .retrying{color:#b26a00} .queued,.pending{color:#555}
-.filtered{color:#888} details{margin-top:12px} pre{font-size:11px;background:#f6f6f6;padding:8px}
+.filtered{color:#888} .not_reached{color:#999} tr.ALARM td{background:#fdecea} tr.open td{background:#fff4e0}
+details{margin-top:12px} pre{font-size:11px;background:#f6f6f6;padding:8px}
 """
 
 SCRIPT = """
 function esc(t){
   return String(t).replace(/[&<>"']/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
+}
+function consumer(c){
+  let text = c.consumer + ': ' + (STATE_LABELS[c.state] || c.state) + (c.tier ? ' ' + c.tier : '');
+  if (c[ERROR_KIND]) text += ' (' + c[ERROR_KIND] + ': ' + c[ERROR_REASON] + ')';
+  else if (c.lastError && c.state !== 'processed') text += ' (last error: ' + c.lastError + ')';
+  return '<span class="' + esc(c.state) + '">' + esc(text) + '</span>';
 }
 function render(s){
   document.getElementById('clock').textContent = s.clock;
@@ -165,17 +173,64 @@ function render(s){
     if (el) el.textContent = q.visible + ' visible · ' + q.inFlight + ' in flight · ' + q.delayed + ' delayed';
   }
   const rows = s.messages.map(m => '<tr><td>' + esc(m.messageId) + '</td><td>' + esc(m.pipeline) + '</td><td>' +
-    m.consumers.map(c => '<span class="' + esc(c.state) + '">' + esc(c.consumer) + ': ' + esc(c.state) +
-      (c.tier ? ' ' + c.tier : '') + (c[ERROR_KIND] ? ' (' + esc(c[ERROR_KIND]) + ')' : '') + '</span>'
-    ).join(', ') + '</td></tr>');
+    m.consumers.map(consumer).join(', ') + '</td></tr>');
   document.getElementById('messages').innerHTML = rows.join('') ||
     '<tr><td colspan="3">no messages yet: POST one to /pipelines/{name}</td></tr>';
+  document.getElementById('alarms').innerHTML = s.alarms.map(a => '<tr class="' + esc(a.state) + '"><td>' +
+    esc(a.name) + '</td><td>' + esc(a.metric + ' (' + a.resource + ')') + '</td><td>' + esc(a.state) +
+    '</td><td>' + esc((a.value === null ? '–' : a.value) + ' ' + a.comparison + ' ' + a.threshold) +
+    '</td></tr>').join('');
 }
 async function refresh(){
   try { render(await (await fetch('/status.json')).json()); } catch (e) {}
 }
 refresh(); setInterval(refresh, 1000);
 """
+
+STATE_LABELS = {"dlq": "in DLQ", "not_reached": "not reached"}
+"""How a state reads on the page (the JSON keeps the short names)."""
+
+
+def consumer_text(c: dict[str, Any]) -> str:
+    """One consumer's state as the page shows it (the script's `consumer()` writes the same)."""
+    text = f"{c['consumer']}: {STATE_LABELS.get(c['state'], c['state'])}" + (f" {c['tier']}" if c.get("tier") else "")
+    if c.get(ERROR_KIND):
+        text += f" ({c[ERROR_KIND]}: {c.get(ERROR_REASON, '')})"
+    elif c.get("lastError") and c["state"] != "processed":
+        text += f" (last error: {c['lastError']})"
+    return text
+
+
+def _message_rows(messages: list[dict[str, Any]]) -> str:
+    rows = [
+        f"<tr><td>{html.escape(m['messageId'])}</td><td>{html.escape(m['pipeline'])}</td><td>"
+        + ", ".join(f'<span class="{html.escape(c["state"])}">{html.escape(consumer_text(c))}</span>'
+                    for c in m["consumers"])
+        + "</td></tr>"
+        for m in messages
+    ]
+    return "".join(rows) or '<tr><td colspan="3">no messages yet: POST one to /pipelines/{name}</td></tr>'
+
+
+def _alarm_row(a: dict[str, Any]) -> str:
+    value = "–" if a["value"] is None else f"{a['value']:g}"
+    return (
+        f'<tr class="{html.escape(a["state"])}"><td>{html.escape(a["name"])}</td>'
+        f"<td>{html.escape(a['metric'])} ({html.escape(a['resource'])})</td><td>{html.escape(a['state'])}</td>"
+        f"<td>{value} {html.escape(a['comparison'])} {a['threshold']:g}</td></tr>"
+    )
+
+
+def _alarm_rows(alarms: list[dict[str, Any]]) -> str:
+    return "".join(_alarm_row(a) for a in alarms)
+
+
+def _front_door_rows(doors: list[dict[str, Any]]) -> str:
+    return "".join(
+        f'<tr class="{"open" if d["open"] else ""}"><td>{html.escape(d["pipeline"])}</td>'
+        f"<td>{html.escape(d['text'])}</td></tr>"
+        for d in doors
+    )
 
 
 def page(stack: str, region: str, svg: str, mermaid: str, initial: dict[str, Any]) -> str:
@@ -191,11 +246,18 @@ def page(stack: str, region: str, svg: str, mermaid: str, initial: dict[str, Any
         "<div class='sub'>Counts per queue and DLQ refresh every second · sandbox clock "
         f"<span id='clock'>{html.escape(str(initial.get('clock', '')))}</span></div>"
         f"{svg}"
+        "<h2 style='font-size:16px'>HTTP front doors</h2>"
+        "<table><thead><tr><th>pipeline</th><th>auth · public · throttle · maxBodyBytes</th></tr></thead>"
+        f"<tbody id='front-doors'>{_front_door_rows(initial.get('frontDoors', []))}</tbody></table>"
         "<h2 style='font-size:16px'>Last messages</h2>"
         "<table><thead><tr><th>messageId</th><th>pipeline</th><th>per consumer</th></tr></thead>"
-        "<tbody id='messages'></tbody></table>"
+        f"<tbody id='messages'>{_message_rows(initial.get('messages', []))}</tbody></table>"
+        "<h2 style='font-size:16px'>Alarms</h2>"
+        "<table><thead><tr><th>alarm</th><th>metric</th><th>state</th><th>value</th></tr></thead>"
+        f"<tbody id='alarms'>{_alarm_rows(initial.get('alarms', []))}</tbody></table>"
         "<details><summary>Mermaid source (same diagram as <code>python -m sandbox plan</code>)</summary>"
         f"<pre class='mermaid-source'>{html.escape(mermaid)}</pre></details>"
-        f"<script>const ERROR_KIND = {json.dumps(ERROR_KIND)};{SCRIPT}</script>"
+        f"<script>const ERROR_KIND = {json.dumps(ERROR_KIND)}; const ERROR_REASON = {json.dumps(ERROR_REASON)}; "
+        f"const STATE_LABELS = {json.dumps(STATE_LABELS)};{SCRIPT}</script>"
         "</body></html>"
     )

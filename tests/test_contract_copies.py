@@ -16,6 +16,7 @@ import pytest
 from components import defaults
 from contract import aws, runtime
 from pipeline_runtime import attributes as runtime_attributes
+from pipeline_runtime import delivery as runtime_delivery
 from pipeline_runtime import idempotency as runtime_idempotency
 from pipeline_runtime import large_messages as runtime_large_messages
 from pipeline_runtime import probes as runtime_probes
@@ -38,6 +39,7 @@ COPIES: list[tuple[str, Any, Any]] = [
     ),
     ("pipeline_runtime.attributes.LARGE_MESSAGE", runtime_attributes.LARGE_MESSAGE, runtime.LARGE_MESSAGE),
     ("pipeline_runtime.attributes.PROBE", runtime_attributes.PROBE, runtime.PROBE),
+    ("pipeline_runtime.delivery.REDRIVE_MARK", runtime_delivery.REDRIVE_MARK, runtime.REDRIVE_MARK),
     ("pipeline_runtime.probes.RECEIPT_PREFIX", runtime_probes.RECEIPT_PREFIX, runtime.PROBE_RECEIPT_PREFIX),
     (
         "pipeline_runtime.large_messages.SQS_MAX_MESSAGE_BYTES",

@@ -37,8 +37,9 @@ def test_send_prints_one_id_per_line_for_the_dev_stack(
     assert main(["send", "--stack", "dev", "--pipeline", "media", "--file", str(path)]) == 0
     ids = capsys.readouterr().out.split()
     got = aws.drain(url)
-    assert sorted(ids) == sorted(m["MessageId"] for m in got)
-    assert {m["MessageAttributes"][attrs.MESSAGE_ID]["StringValue"] for m in got} >= {"m-1"}
+    assert ids[0] == "m-1"  # the ap-message-id (the idempotency key), not the SQS MessageId
+    assert sorted(ids) == sorted(m["MessageAttributes"][attrs.MESSAGE_ID]["StringValue"] for m in got)
+    assert not set(ids) & {m["MessageId"] for m in got}
 
 
 @pytest.mark.parametrize(

@@ -63,13 +63,14 @@ def attribute(message: dict[str, Any], name: str) -> str:
     return str(message["MessageAttributes"][name]["StringValue"])
 
 
-def test_send_returns_the_sqs_message_id_and_sets_ap_message_id_from_the_key(aws: Aws) -> None:
+def test_send_returns_the_ap_message_id_which_is_the_key_not_the_transport_id(aws: Aws) -> None:
     url = aws.queue("orders")
     producer = producer_for(aws, Entry("orders", url))
     message_id = producer.send("orders", {"id": "o-1"}, attributes={"type": "order_created", "n": 3},
                                idempotency_key="o-1")
     [got] = aws.drain(url)
-    assert got["MessageId"] == message_id
+    assert message_id == "o-1" != got["MessageId"]
+    assert producer.transport_ids == {"o-1": got["MessageId"]}
     assert json.loads(got["Body"]) == {"id": "o-1"}
     assert attribute(got, attrs.MESSAGE_ID) == "o-1"
     assert got["MessageAttributes"]["n"] == {"DataType": "Number", "StringValue": "3"}
@@ -77,9 +78,10 @@ def test_send_returns_the_sqs_message_id_and_sets_ap_message_id_from_the_key(aws
 
 def test_without_a_key_every_message_gets_its_own_generated_id(aws: Aws) -> None:
     url = aws.queue("orders")
-    producer_for(aws, Entry("orders", url)).send_many("orders", ["a", "b", "c"])
+    returned = producer_for(aws, Entry("orders", url)).send_many("orders", ["a", "b", "c"])
     ids = {attribute(m, attrs.MESSAGE_ID) for m in aws.drain(url)}
     assert len(ids) == 3 and all(len(i) == 36 for i in ids)
+    assert set(returned) == ids
 
 
 def test_send_many_uses_batches_of_ten_and_keeps_input_order(aws: Aws) -> None:
@@ -89,7 +91,7 @@ def test_send_many_uses_batches_of_ten_and_keeps_input_order(aws: Aws) -> None:
     producer._clients["sqs"] = flaky
     ids = producer.send_many("orders", [f"m{n}" for n in range(25)])
     assert [len(c) for c in flaky.calls] == [10, 10, 5]
-    by_id = {m["MessageId"]: m["Body"] for m in aws.drain(url)}
+    by_id = {attribute(m, attrs.MESSAGE_ID): m["Body"] for m in aws.drain(url)}
     assert [by_id[i] for i in ids] == [f"m{n}" for n in range(25)]
 
 

@@ -47,7 +47,7 @@ def test_malformed_messages_file_names_the_line(capsys: pytest.CaptureFixture[st
     ("line", "expected"),
     [
         ('{"pipeline": "orders"}', "messages.jsonl:1: 'body' is required"),
-        ('{"pipeline": "orders", "body": 3}', "'body' must be an object or a string"),
+        ('{"pipeline": "orders", "body": 3}', "'body' must be an object, an array or a string"),
         ('{"pipeline": "orders", "body": "x", "attributes": {"a": true}}', "attribute 'a'"),
         ('{"pipeline": "orders", "body": "x", "colour": 1}', "unknown key(s) colour"),
         ('["orders"]', "expected a JSON object"),
@@ -85,10 +85,14 @@ def test_bad_options(capsys: pytest.CaptureFixture[str], argv: list[str], expect
 
 def test_exit_status_and_json_report(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     report_path = tmp_path / "out" / "report.json"
-    assert main(["run", "--quiet", "--json", str(report_path)]) == 0
+    assert main(["run", "--quiet", "--list-messages", "--json", str(report_path)]) == 0
     out, _ = capsys.readouterr()
     assert "lost 0" in out and "OK · drained" in out
     report = json.loads(report_path.read_text())
+    listed = [line for line in out.splitlines() if "e-mail provider always throttles" in line]
+    throttled = next(i for i, m in report["messages"].items() if m["note"].startswith("e-mail provider always"))
+    assert len(listed) == 1 and listed[0].split()[:2] == [throttled, "orders"]
+    assert "email: dlq ×5 (maxReceiveCount exceeded (last" in out
     assert report["schema_version"] == 1 and report["ok"] and report["stack"] == "dev"
     assert set(report) >= {"totals", "pipelines", "queues", "alarms", "drained", "virtual_seconds"}
     assert report["pipelines"]["orders"]["consumers"]["billing"]["dlq_count"] == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 from typing import Any
 
 import pytest
@@ -43,12 +44,28 @@ def test_transient_failure_is_retried_until_max_receive_count_then_redriven(shop
     times = receive_times(billing)
     assert [round(b - a) for a, b in itertools.pairwise(times)] == [VISIBILITY] * 4
     assert billing.state == "dlq"
-    assert billing.dlq_reason == "maxReceiveCount exceeded"
+    assert billing.dlq_reason == f"maxReceiveCount exceeded (last error: {billing.last_error})"
+    assert billing.last_error == "TransientError: payment gateway timed out (simulated)"
     assert only_track(result, "shop.audit").state == "processed"
     assert result.report["ok"] and result.report["totals"]["lost"] == 0
     alarms = {a["name"]: a["state"] for a in result.report["alarms"]}
     assert alarms["shop-billing-dlq-visible"] == "ALARM"
     assert alarms["shop-audit-dlq-visible"] == "OK"
+
+
+def test_a_handler_that_cannot_be_imported_is_named_in_the_dlq_reason(
+    shop: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "handlers.orders", None)  # `import handlers.orders` raises ImportError
+    result = run_stack(shop, [message("shop", ORDER, {"type": "order_created"})])
+    billing = only_track(result, "shop.billing")
+    assert billing.state == "dlq" and billing.deliveries == 5
+    assert billing.dlq_reason is not None
+    assert billing.dlq_reason.startswith("maxReceiveCount exceeded (last error: ")
+    assert "cannot import 'handlers.orders'" in billing.dlq_reason
+    [entry] = result.report["messages"].values()
+    assert entry["consumers"]["billing"]["last_error"] == billing.last_error
+    assert entry["consumers"]["audit"]["state"] == "processed"
 
 
 def test_permanent_error_goes_to_the_dlq_after_one_receive(shop: Any) -> None:

@@ -23,7 +23,7 @@ def test_dev_samples_drain_with_nothing_lost_and_the_bad_ones_in_dlqs(dev: Any) 
     assert report["totals"]["double_effects"] == 0 and report["totals"]["in_flight"] == 0
     consumers = {(p, c): d for p, pipe in report["pipelines"].items() for c, d in pipe["consumers"].items()}
     reasons = {key: set(d["dlq_reasons"]) for key, d in consumers.items()}
-    assert "maxReceiveCount exceeded" in reasons[("orders", "email")]
+    assert any(r.startswith("maxReceiveCount exceeded (last error: ") for r in reasons[("orders", "email")])
     assert any(r.startswith("malformed: body is not valid JSON") for r in reasons[("orders", "billing")])
     assert any(r.startswith("permanent: unknown currency 'XYZ'") for r in reasons[("orders", "billing")])
     assert any(r.startswith("retries-exhausted: TransientError") for r in reasons[("email", "consumer")])
@@ -32,6 +32,19 @@ def test_dev_samples_drain_with_nothing_lost_and_the_bad_ones_in_dlqs(dev: Any) 
     assert consumers[("media", "publish")]["processed"] == 3
     # the throttled e-mail waited out 5 visibility timeouts (5 x 180 s) on the virtual clock
     assert report["virtual_seconds"] >= 900
+
+
+def test_the_report_follows_every_message_by_its_id_with_the_last_error_and_the_note(dev: Any) -> None:
+    messages = dev.report["messages"]
+    assert len(messages) == dev.report["totals"]["published"]
+    throttled = next(m for m in messages.values() if (m["note"] or "").startswith("e-mail provider always throttles"))
+    email = throttled["consumers"]["email"]
+    assert email["state"] == "dlq" and email["deliveries"] == 5
+    assert email["last_error"].startswith("TransientError: ")
+    assert email["dlq_reason"] == f"maxReceiveCount exceeded (last error: {email['last_error']})"
+    pdf = next(m for m in messages.values() if m["note"] and m["note"].startswith("bad for thumbnail"))
+    assert [c["state"] for c in pdf["consumers"].values()] == ["processed", "dlq", "not_reached"]
+    assert pdf["from"].endswith("media.jsonl:4")
 
 
 def test_dev_alarms_fire_for_exactly_the_dlqs_that_hold_messages(dev: Any) -> None:

@@ -75,3 +75,23 @@ def test_output_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     written = target.read_text(encoding="utf-8")
     assert written.startswith("### Plan of stack `dev` (us-east-1)")
     assert "subgraph pipeline_orders" in written
+
+
+def test_every_pipeline_shows_its_http_front_door_and_an_open_api_stands_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "__main__.py").symlink_to(PROJECT_DIR / "__main__.py")
+    (tmp_path / "Pulumi.open.yaml").write_text(
+        "config:\n  aws:region: us-east-1\n  async-pipelines:pipelines:\n"
+        "    hooks:\n      pattern: retry\n      handler: handlers.notify:send\n      retries: [{delay: 30}]\n"
+        "      http: {auth: none, public: true, maxBodyBytes: 2048, throttle: {rate: 5, burst: 10}}\n"
+        "    jobs:\n      pattern: chain\n      stages: [{name: run, handler: handlers.compute:transform}]\n"
+    )
+    assert main(args(stack="open", project_dir=tmp_path, format="text")) == 0
+    text = capsys.readouterr().out
+    assert ("  hooks: POST /pipelines/hooks · auth none (anyone who can reach the URL can send) · public · "
+            "throttle 5/s burst 10 · maxBodyBytes 2048\n") in text
+    assert "  jobs: no HTTP front door (no API in AWS)\n" in text
+    assert main(args(stack="open", project_dir=tmp_path)) == 0
+    markdown = capsys.readouterr().out
+    assert "| `hooks` | **none** (anyone who can reach the URL can send) | yes | 5/s, burst 10 | 2048 |" in markdown

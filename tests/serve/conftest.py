@@ -57,10 +57,11 @@ PIPELINES: dict[str, Any] = {
     },
     "media": {
         "pattern": "chain",
-        "stages": [{"name": "download", "handler": "handlers.media:download"}],
+        "stages": [{"name": "download", "handler": "handlers.media:download"},
+                   {"name": "thumbnail", "handler": "handlers.media:thumbnail"}],
     },
 }
-SETTLED = ("processed", "dlq", "filtered")
+SETTLED = ("processed", "dlq", "filtered", "not_reached")
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,10 @@ class Client:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         return self.request("POST", f"/pipelines/{pipeline}", data, {"Content-Type": "application/json",
                                                                      **(headers or {})})
+
+    def page(self) -> str:
+        with urllib.request.urlopen(self.url + "/", timeout=30) as resp:
+            return str(resp.read().decode("utf-8"))
 
     def settled(self, message_id: str, wait: float = 30.0) -> dict[str, Any]:
         """GET /messages/{id} until every consumer is processed, in a DLQ or filtered (or `wait` runs out)."""

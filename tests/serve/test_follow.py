@@ -47,3 +47,18 @@ def test_redriven_by_sqs_at_max_receive_count() -> None:
 
 def test_kept_out_by_a_filter_is_filtered() -> None:
     assert consumer_state(track(filtered=True), None)["state"] == "filtered"
+
+
+def test_a_stage_after_a_dead_lettered_one_is_not_reached() -> None:
+    assert consumer_state(None, None, earlier_stage_dead=True) == {"state": "not_reached"}
+
+
+def test_redriven_at_max_receive_count_keeps_the_last_error() -> None:
+    t = track("receive", "failed", accepted=True, deliveries=5, last_error="ImportError: no module named 'x'")
+    state = consumer_state(t, QueuedMessage("m-1", "sqs-1", 0.0))
+    assert (state["state"], state["lastError"]) == ("dlq", "ImportError: no module named 'x'")
+    assert consumer_state(t, None)["lastError"] == "ImportError: no module named 'x'"  # still retrying
+
+
+def test_a_redriven_copy_is_found_by_the_id_it_was_sent_with() -> None:
+    assert QueuedMessage("m-1~redrive:abc", "sqs-2", 0.0).original_id == "m-1"

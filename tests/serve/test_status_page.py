@@ -42,7 +42,7 @@ def test_page_shows_the_diagram_live_counts_and_the_last_messages(server: Client
     assert count is not None and int(count.group(1)) >= 1
     table = dom.split('<tbody id="messages">', 1)[1].split("</tbody>", 1)[0]
     assert f"<td>{sent}</td><td>email</td>" in table  # filled by the page's own script from /status.json
-    assert "consumer: dlq (permanent)" in table
+    assert "consumer: in DLQ (permanent: no valid recipient" in table
     assert "setInterval(refresh, 1000)" in dom
     assert "flowchart LR" in dom  # the Mermaid source of the same diagram
 
