@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from moto.sns.utils import FilterPolicyMatcher
@@ -68,14 +68,14 @@ def routes_of(
     if not pipeline.entry_is_topic:
         queue = topology.queue_by_url(pipeline.entry)
         return [Route(consumers[queue.arn], False)] if queue.arn in consumers else []
+    # the runtime's own probe attribute: SNS sees it, but no filter names it
+    attributes = {name: value for name, value in attributes.items() if name != PROBE}
     out = []
     for sub in topology.subscriptions:
         if sub.topic_arn != pipeline.entry or sub.protocol != "sqs" or sub.endpoint not in consumers:
             continue
         matched = True
         if sub.filter_policy:
-            if PROBE in message.attributes:  # the runtime's own attribute: SNS sees it, no filter names it
-                message = replace(message, attributes={k: v for k, v in message.attributes.items() if k != PROBE})
             matcher = FilterPolicyMatcher(sub.filter_policy, sub.filter_scope)
             matched = matcher.matches(attributes, body)
         out.append(Route(consumers[sub.endpoint], not matched))
