@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from contract.runtime import MESSAGE_ID, PROBE
+from contract.runtime import PROBE
 from ops.probe_filters import matching_probe
 from sandbox.messages import MessageSpec
 from sandbox.topology import Topology
@@ -42,8 +42,9 @@ def probe_messages(topology: Topology, pipelines: Iterable[str]) -> list[Message
                 MessageSpec(
                     pipeline=name,
                     body={PROBE: probe, **body},
-                    attributes={**attributes, PROBE: probe, MESSAGE_ID: f"probe-{probe}"},
+                    attributes={**attributes, PROBE: probe},
                     group=f"probe-{probe}",
+                    idempotency_key=f"probe-{probe}",  # the ap-message-id `send_probe` gives it
                     where=f"smoke probe {n + 1} of {name}",
                 )
             )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from moto.sns.utils import FilterPolicyMatcher
@@ -46,7 +46,8 @@ def consumer_of_queue(topology: Topology) -> dict[str, str]:
 
 def routes(topology: Topology, pipeline: PipelineOutputs, message: Message) -> list[Route]:
     """Consumers that receive `message` at the pipeline's entry (fan-out: one per subscription)."""
-    return routes_of(topology, pipeline, dict(filter_attributes(message)), message.body)
+    user = replace(message, attributes={k: v for k, v in message.attributes.items() if k != PROBE})
+    return routes_of(topology, pipeline, dict(filter_attributes(user)), message.body)
 
 
 def routes_of_record(topology: Topology, pipeline: PipelineOutputs, record: dict[str, Any]) -> list[Route]:
