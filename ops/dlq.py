@@ -9,10 +9,12 @@ refused AWS call — are one line on stderr and exit status 2, never a traceback
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -24,6 +26,7 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
+from contract.cli import CliParser, UsageError
 from ops import queues as q
 from ops import redrive as rd
 from ops.targets import DlqTarget, StackTargets, TargetError, load_targets
@@ -31,7 +34,8 @@ from ops.targets import DlqTarget, StackTargets, TargetError, load_targets
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-EXIT_OK, EXIT_INCOMPLETE, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_INCOMPLETE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+NO_REASON = "- (no ap-error-reason: SQS moved it at maxReceiveCount)"
 
 EPILOG = """\
 targets: the DLQs of every enabled pipeline of the stack, as the program exports them. Narrow with
@@ -66,15 +70,6 @@ purge per queue every 60 s. Asks for confirmation unless --yes.
 """
 
 
-class UsageError(ValueError):
-    """Bad command line input; argparse's own errors are turned into this as well."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
 def _int_range(low: int, high: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
@@ -89,12 +84,12 @@ def _int_range(low: int, high: int) -> Callable[[str], int]:
 
 
 if TYPE_CHECKING:
-    Subcommands = argparse._SubParsersAction[_Parser]  # what add_subparsers() returns; argparse names it privately
+    Subcommands = argparse._SubParsersAction[CliParser]  # what add_subparsers() returns; argparse names it privately
 
 
-def _common_arguments() -> _Parser:
+def _common_arguments() -> CliParser:
     """What every command takes: the stack and where its queues are."""
-    common = _Parser(add_help=False)
+    common = CliParser(add_help=False)
     common.add_argument("--stack", required=True, help="stack name (Pulumi.<stack>.yaml), e.g. dev")
     common.add_argument("--region", help="AWS region (default: the stack's aws:region)")
     common.add_argument("--endpoint-url", help="SQS endpoint of an emulator (moto server, LocalStack)")
@@ -103,7 +98,7 @@ def _common_arguments() -> _Parser:
 
 
 def _command(
-    sub: Subcommands, name: str, common: _Parser, help: str, description: str
+    sub: Subcommands, name: str, common: CliParser, help: str, description: str
 ) -> argparse.ArgumentParser:
     return sub.add_parser(
         name,
@@ -114,7 +109,7 @@ def _command(
     )
 
 
-def _add_list(sub: Subcommands, common: _Parser) -> None:
+def _add_list(sub: Subcommands, common: CliParser) -> None:
     p = _command(sub, "list", common, "counts and a peek at the DLQs", LIST_HELP)
     p.add_argument("--pipeline")
     p.add_argument("--consumer")
@@ -127,7 +122,7 @@ def _add_list(sub: Subcommands, common: _Parser) -> None:
     )
 
 
-def _add_redrive(sub: Subcommands, common: _Parser) -> None:
+def _add_redrive(sub: Subcommands, common: CliParser) -> None:
     p = _command(sub, "redrive", common, "move failed messages back to their queue", REDRIVE_HELP)
     p.add_argument("--pipeline", required=True)
     p.add_argument("--consumer")
@@ -149,7 +144,7 @@ def _add_redrive(sub: Subcommands, common: _Parser) -> None:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
 
-def _add_purge(sub: Subcommands, common: _Parser) -> None:
+def _add_purge(sub: Subcommands, common: CliParser) -> None:
     p = _command(sub, "purge", common, "delete every message of the DLQs", PURGE_HELP)
     p.add_argument("--pipeline", required=True)
     p.add_argument("--consumer")
@@ -157,7 +152,7 @@ def _add_purge(sub: Subcommands, common: _Parser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = CliParser(
         prog="python -m ops.dlq",
         description="List, redrive and purge the dead-letter queues of a deployed stack.",
         epilog=EPILOG,
@@ -277,9 +272,9 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"\n{r.target.label} ({r.dlq.name}): {len(peeked)} of ~{r.counts.visible} (receive counts now +1)")
             for m in peeked:
                 group = f"  group {m.group_id}" if m.group_id else ""
-                print(f"  {m.message_id}  receives {m.receive_count}  kind {m.error_kind or '-'}{group}")
-                if m.error_reason:
-                    print(f"    reason: {q.preview(m.error_reason)}")
+                print(f"  {q.shown_id(m)}  receives {m.receive_count}  kind {m.error_kind or '-'}{group}")
+                reason = q.preview(m.error_reason) if m.error_reason else NO_REASON
+                print(f"    reason: {reason}")
                 print(f"    body:   {m.body_preview}")
     return EXIT_OK
 
@@ -287,36 +282,38 @@ def cmd_list(args: argparse.Namespace) -> int:
 # --- redrive ---------------------------------------------------------------------------------------
 
 
-def _task_hint(args: argparse.Namespace) -> str:
-    return " (emulators often lack message move tasks: try --method client)" if args.endpoint_url else ""
-
-
 def cmd_redrive(args: argparse.Namespace) -> int:
     targets, sqs = _setup(args, lambda: _can_confirm(args.yes or args.dry_run, "redrive"))
     resolved = _resolve(sqs, targets)
     refused = 0
+    tasks_supported: bool | None = None  # asked once, from the endpoint's answer to ListMessageMoveTasks
     work: list[tuple[Resolved, rd.Method]] = []
     for r in resolved:
-        method = rd.method_for(r.dlq, args.method)
-        how = (
-            f"StartMessageMoveTask at ≤ {args.rate} msg/s"
-            if method == "task"
-            else f"client-side move at ≤ {args.rate} msg/s"
-            + (", keeping MessageGroupId and order" if r.dlq.fifo else "")
-        )
         line = f"{r.target.label}: {r.dlq.name} → {r.destination.name}"
         if r.counts.visible == 0:
             print(f"{line}: empty (approximate count 0), skipped")
             continue
+        method = rd.method_for(r.dlq, args.method, tasks_supported is not False)
         if method == "task":
             try:
                 running = rd.running_task(sqs, r.dlq.arn)
-            except ClientError as exc:
-                raise UsageError(f"{_describe_client_error(exc)}{_task_hint(args)}") from None
-            if running is not None:
-                refused += 1
-                print(f"{line}: refused: {_running_text(running)}")
-                continue
+                tasks_supported = True
+            except rd.MoveTasksUnsupported:
+                if args.method == "task":
+                    raise
+                tasks_supported, method = False, "client"
+                print(f"{line}: this endpoint does not support message move tasks: moving client-side")
+            else:
+                if running is not None:
+                    refused += 1
+                    print(f"{line}: refused: {_running_text(running)}")
+                    continue
+        how = (
+            f"StartMessageMoveTask at ≤ {args.rate} msg/s"
+            if method == "task"
+            else f"client-side move at ≤ {args.rate} msg/s of what is in it now"
+            + (", keeping MessageGroupId and order" if r.dlq.fifo else "")
+        )
         print(f"{line}: ~{_plural(r.counts.visible, 'message')}, {how}")
         work.append((r, method))
     if not work:
@@ -329,12 +326,49 @@ def cmd_redrive(args: argparse.Namespace) -> int:
         print("aborted: nothing changed")
         return EXIT_INCOMPLETE
     incomplete = refused > 0
-    for r, method in work:
-        if method == "task":
-            incomplete |= not _start_task(sqs, r, args)
-        else:
-            incomplete |= not _client_move(sqs, r, args)
+    with StopOnSignal() as stop:
+        for r, method in work:
+            if method == "task":
+                incomplete |= not _start_task(sqs, r, args)
+                continue
+            incomplete |= not _client_move(sqs, r, args, stop)
+            if stop.requested:
+                print("interrupted: everything held was released (visible again at once); re-running is safe",
+                      file=sys.stderr)
+                return EXIT_INTERRUPTED
     return EXIT_INCOMPLETE if incomplete else EXIT_OK
+
+
+class StopOnSignal:
+    """While open, SIGINT/SIGTERM ask the client-side move to stop at its next safe point (never between
+    a send and its delete); a second signal interrupts at once (what is held is still released)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.previous: dict[int, object] = {}
+
+    @property
+    def requested(self) -> bool:
+        return self.event.is_set()
+
+    def __call__(self) -> bool:
+        return self.event.is_set()
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.event.is_set():
+            raise KeyboardInterrupt
+        self.event.set()
+
+    def __enter__(self) -> StopOnSignal:
+        if threading.current_thread() is threading.main_thread():
+            self.previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
 def _running_text(task: rd.MoveTask) -> str:
@@ -351,22 +385,31 @@ def _start_task(sqs: SQSClient, r: Resolved, args: argparse.Namespace) -> bool:
     except rd.MoveTaskRunning as exc:
         print(f"{r.target.label}: refused: {_running_text(exc.task)}")
         return False
-    except ClientError as exc:
-        raise UsageError(f"{_describe_client_error(exc)}{_task_hint(args)}") from None
     print(f"{r.target.label}: started move task {handle}")
     print(f"  follow it: aws sqs list-message-move-tasks --source-arn {r.dlq.arn} --region {sqs.meta.region_name}")
     return True
 
 
-def _client_move(sqs: SQSClient, r: Resolved, args: argparse.Namespace) -> bool:
+def _client_move(sqs: SQSClient, r: Resolved, args: argparse.Namespace, stop: StopOnSignal) -> bool:
+    report = rd.MoveReport()
     try:
-        report = rd.move_messages(sqs, r.dlq, r.destination, rate=args.rate)
+        rd.move_messages(sqs, r.dlq, r.destination, rate=args.rate, sleep=stop.event.wait, stop=stop, report=report)
     except rd.MoveInterrupted as exc:
-        print(
-            f"{r.target.label}: moved {_plural(len(exc.report.moved), 'message')} before an error; re-running is safe"
-        )
+        _print_move(r, exc.report, "before an error; re-running is safe")
         raise exc.cause from None
-    print(f"{r.target.label}: moved {_plural(len(report.moved), 'message')} to {r.destination.name}")
+    except KeyboardInterrupt:  # a second Ctrl-C: stopped mid-call, what was held is released all the same
+        stop.event.set()
+        report.interrupted = True
+    _print_move(r, report, "so far (interrupted)" if report.interrupted else f"to {r.destination.name}")
+    return report.complete
+
+
+def _print_move(r: Resolved, report: rd.MoveReport, when: str) -> None:
+    """What moved, per FIFO group (a standard DLQ has none), and what stays in the DLQ and why."""
+    print(f"{r.target.label}: moved {_plural(len(report.moved), 'message')} {when}")
+    for group, c in report.by_group().items():
+        name = f"group {group}: " if group != rd.ALL_MESSAGES else ""
+        print(f"  {name}moved {c.moved}, failed {c.failed}, held {c.held}")
     for message_id, reason in report.failed.items():
         print(f"  not sent, left in the DLQ: {message_id}: {reason}")
     if report.held:
@@ -375,9 +418,13 @@ def _client_move(sqs: SQSClient, r: Resolved, args: argparse.Namespace) -> bool:
             f"  left in the DLQ behind a failed message of their group ({groups}): "
             f"{_plural(len(report.held), 'message')}; re-run to move them in order"
         )
+    if report.arrived_later:
+        print(
+            f"  left in the DLQ: {_plural(len(report.arrived_later), 'message')} sent to it after the move "
+            "started (failed again, or new): a redrive moves only what was there when it started"
+        )
     for message_id, reason in report.not_deleted.items():
         print(f"  sent but not deleted from the DLQ: {message_id}: {reason} (a re-run within 5 min is deduplicated)")
-    return report.complete
 
 
 def _dry_run(sqs: SQSClient, work: list[tuple[Resolved, rd.Method]], args: argparse.Namespace, refused: int) -> int:
@@ -396,7 +443,7 @@ def _dry_run(sqs: SQSClient, work: list[tuple[Resolved, rd.Method]], args: argpa
             m = plan.message
             group = f"  group {m.group_id}" if m.group_id else ""
             dedup = f"  dedup {plan.deduplication_id[:16]}…" if plan.deduplication_id else ""
-            print(f"  {m.message_id}{group}  kind {m.error_kind or '-'}{dedup}  body {m.body_preview}")
+            print(f"  {q.shown_id(m)}{group}  kind {m.error_kind or '-'}{dedup}  body {m.body_preview}")
     return EXIT_INCOMPLETE if refused else EXIT_OK
 
 
@@ -447,7 +494,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except (UsageError, TargetError, rd.RedriveError, q.QueueNotFound, ProfileNotFound, NoRegionError) as exc:
+    except (UsageError, TargetError, rd.RedriveError, rd.MoveTasksUnsupported, q.QueueNotFound, ProfileNotFound,
+            NoRegionError) as exc:
         return _error(str(exc))
     except NoCredentialsError:
         return _error("no AWS credentials found (set AWS_PROFILE or --profile, AWS_ACCESS_KEY_ID/..., or use a role)")
@@ -459,7 +507,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error(f"AWS call failed: {exc}")
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
