@@ -284,18 +284,25 @@ def _timestamp(message: MessageTypeDef, name: str) -> int | None:
 
 
 def fence(local_ms: float, first_batch: list[MessageTypeDef]) -> int:
-    """The start of a move in the queue's own clock, taken before anything is sent.
+    """The start of a move in the queue's own clock, taken at the first receive, before anything is sent.
 
-    Every timestamp SQS put on a message of the first receive (SentTimestamp, ApproximateFirstReceiveTimestamp)
-    is at most the queue's clock at that receive, so it is a safe lower bound of the start; the local
-    clock adds precision when it agrees with the server's (AWS: NTP). An emulator whose clock runs ahead
-    of ours (`sandbox serve`'s virtual clock) is caught by the first bound. Nothing can have come back
-    yet: no copy was sent before this receive.
+    A message received for the first time (ApproximateReceiveCount 1) carries the queue's clock at this
+    very receive (ApproximateFirstReceiveTimestamp): that is the start, exactly — whatever our clock says
+    (`sandbox serve`'s virtual clock runs ahead of real time after a jump, and behind it while a batch
+    runs). Otherwise our clock (AWS: NTP-synced), never below a timestamp SQS already put on a message
+    of this receive. A copy sent back after this receive is stamped later by the same queue clock.
     """
-    stamps = [int(local_ms)]
-    for m in first_batch:
-        stamps += [s for name in ("SentTimestamp", "ApproximateFirstReceiveTimestamp") if (s := _timestamp(m, name))]
-    return max(stamps)
+    exact = [
+        stamp
+        for m in first_batch
+        if m.get("Attributes", {}).get("ApproximateReceiveCount") == "1"
+        and (stamp := _timestamp(m, "ApproximateFirstReceiveTimestamp")) is not None
+    ]
+    seen = [s for m in first_batch for name in ("SentTimestamp", "ApproximateFirstReceiveTimestamp")
+            if (s := _timestamp(m, name)) is not None]
+    if exact:
+        return max(exact + seen)
+    return max([int(local_ms), *seen])
 
 
 def _attributes(message: MessageTypeDef) -> dict[str, MessageAttributeValueTypeDef]:

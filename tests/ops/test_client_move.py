@@ -387,11 +387,25 @@ def test_the_start_is_taken_from_the_queues_clock_when_ours_is_behind() -> None:
         assert report.started_at_ms is not None and report.started_at_ms >= int(clock.now() * 1000) - 5_000
 
 
-def test_fence_is_the_latest_of_the_local_clock_and_the_queues_timestamps() -> None:
-    batch: list[Any] = [
-        {"MessageId": "m1", "Attributes": {"SentTimestamp": "1000", "ApproximateFirstReceiveTimestamp": "4000"}},
-        {"MessageId": "m2", "Attributes": {"SentTimestamp": "3000"}},
-    ]
-    assert fence(2500.7, batch) == 4000
-    assert fence(9000.2, batch) == 9000
+def test_fence_is_the_queues_clock_at_a_first_receive_else_ours_but_never_below_what_sqs_stamped() -> None:
+    fresh: Any = {"MessageId": "m1", "Attributes": {"SentTimestamp": "1000", "ApproximateReceiveCount": "1",
+                                                    "ApproximateFirstReceiveTimestamp": "4000"}}
+    seen: Any = {"MessageId": "m2", "Attributes": {"SentTimestamp": "3000", "ApproximateReceiveCount": "3",
+                                                   "ApproximateFirstReceiveTimestamp": "2000"}}
+    assert fence(9000.2, [fresh, seen]) == 4000  # the queue's clock now, even with ours ahead
+    assert fence(2500.7, [fresh, seen]) == 4000  # ... or behind
+    assert fence(9000.2, [seen]) == 9000  # no first receive: our clock
+    assert fence(2500.7, [seen]) == 3000  # but never below what SQS stamped
     assert fence(10.0, []) == 10
+
+
+def test_with_our_clock_ahead_of_the_queues_copies_that_come_back_are_still_not_moved() -> None:
+    clock = VirtualClock()
+    with clock.patch_moto():
+        sqs = create_queues("prod")
+        for body, group in [("a1", "A"), ("b1", "B")]:
+            dead_letter(sqs, DLQ, body, group=group)
+        dlq, main = queues(sqs)
+        sent = fail_again(sqs, clock, DLQ, {"a1", "b1"})
+        report = move_messages(sqs, dlq, main, rate=None, wall_clock_ms=lambda: (clock.now() + 3600) * 1000)
+        assert sorted(sent) == ["a1", "b1"] and len(report.arrived_later) == 2
