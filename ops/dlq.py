@@ -44,7 +44,8 @@ Queue URLs and ARNs are looked up in the live account (GetQueueUrl), in the stac
 unless --region is given. Use --endpoint-url for an emulator (moto server, LocalStack).
 
 exit status: 0 done, 1 not everything done (a move task already running, messages left in a DLQ,
-a purge refused, confirmation declined), 2 error (bad input, missing queue, credentials, endpoint).
+a purge refused, confirmation declined), 2 error (bad input, missing queue, credentials, endpoint),
+130 interrupted (Ctrl-C / SIGTERM: what was held is visible again).
 """
 
 LIST_HELP = """\
@@ -61,7 +62,10 @@ or for a retry pipeline its main queue (never a delay tier), so the retry ladder
 Standard DLQs: one StartMessageMoveTask per DLQ (server-side, --rate ≤ 500 msg/s). SQS runs one task
 per queue: if one is RUNNING the DLQ is refused. FIFO DLQs: a client-side move keeping body,
 attributes, MessageGroupId and each group's order; a group stops at its first failed send and the rest
-of it stays in the DLQ for the next run. Asks for confirmation unless --yes.
+of it stays in the DLQ for the next run. A client-side move takes only what was in the DLQ when it
+started (SentTimestamp ≤ its start): a message that fails again and comes back stays for the next run,
+so the move ends by itself, printing moved / failed / held per group. Ctrl-C or SIGTERM releases what
+it holds, prints the counts so far and exits 130. Asks for confirmation unless --yes.
 """
 
 PURGE_HELP = """\
@@ -137,8 +141,8 @@ def _add_redrive(sub: Subcommands, common: CliParser) -> None:
         "--method",
         choices=["auto", "task", "client"],
         default="auto",
-        help="auto (default): StartMessageMoveTask for standard DLQs, client-side for FIFO; "
-        "client: client-side for both (emulators without message move tasks); task: StartMessageMoveTask for both",
+        help="auto (default): StartMessageMoveTask for standard DLQs, client-side for FIFO and on endpoints "
+        "without message move tasks; client: client-side for both; task: StartMessageMoveTask for both",
     )
     p.add_argument("--dry-run", action="store_true", help="show what would move; change nothing")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
