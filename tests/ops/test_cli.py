@@ -6,6 +6,7 @@ import io
 import subprocess
 import sys
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -163,6 +164,46 @@ def test_method_client_moves_a_standard_dlq_without_a_move_task(cli: Cli, move_t
     assert move_tasks.started == [] and move_tasks.listed == []
     assert sorted(m["Body"] for m in drain(sqs, BILLING)) == ["b1", "b2"]
     assert visible(sqs, BILLING_DLQ) == 0
+
+
+@pytest.mark.usefixtures("aws")
+def test_auto_moves_client_side_where_the_endpoint_has_no_move_tasks(cli: Cli) -> None:
+    """moto has no ListMessageMoveTasks: the answer, not the URL, tells `auto` to move client-side."""
+    sqs = create_queues("dev")
+    for body in ["b1", "b2"]:
+        dead_letter(sqs, BILLING_DLQ, body)
+    result = cli("redrive", "--stack", "dev", "--pipeline", "orders", "--consumer", "billing", "--yes")
+    assert result.code == 0, result
+    assert "this endpoint does not support message move tasks: moving client-side" in result.out
+    assert "orders/billing: moved 2 messages to ap-dev-orders-billing\n  moved 2, failed 0, held 0\n" in result.out
+    assert sorted(m["Body"] for m in drain(sqs, BILLING)) == ["b1", "b2"]
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_method_task_where_the_endpoint_has_no_move_tasks_is_one_line_exit_2(cli: Cli, dry_run: list[str]) -> None:
+    sqs = create_queues("dev")
+    dead_letter(sqs, BILLING_DLQ, "b1")
+    result = cli("redrive", "--stack", "dev", "--pipeline", "orders", "--method", "task", "--yes", *dry_run)
+    assert result.code == 2
+    assert result.err == "error: this endpoint does not support message move tasks; use `--method client`\n"
+    assert visible(sqs, BILLING_DLQ) == 1
+
+
+def test_unsupported_is_told_from_the_answer_not_from_a_refusal() -> None:
+    from botocore.exceptions import ClientError
+
+    from ops.redrive import tasks_unsupported
+
+    def answer(code: str, status: int, message: str = "") -> ClientError:
+        response: Any = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
+        return ClientError(response, "ListMessageMoveTasks")
+
+    assert tasks_unsupported(answer("500", 500, "<!doctype html><title>500 Internal Server Error</title>"))  # moto
+    assert tasks_unsupported(answer("UnsupportedOperation", 400))
+    assert tasks_unsupported(answer("404", 404))
+    assert not tasks_unsupported(answer("AccessDenied", 403, "not authorized"))
+    assert not tasks_unsupported(answer("InternalError", 500, "We encountered an internal error"))
 
 
 # --- redrive: FIFO (client-side) ------------------------------------------------------------------
