@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -405,3 +407,35 @@ def test_a_bug_raising_value_error_is_not_dressed_up_as_bad_input(monkeypatch: p
     monkeypatch.setitem(ops.dlq.COMMANDS, "list", buggy)
     with pytest.raises(ValueError, match="invalid literal for int"):
         ops.dlq.main(["list", "--stack", "dev"])
+
+
+@pytest.mark.usefixtures("aws")
+def test_sigterm_mid_move_stops_after_the_round_releases_the_rest_and_exits_130(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqs = create_queues("prod")
+    for n in range(4):
+        dead_letter(sqs, LEDGER_DLQ, f"a{n}", group="A")
+    real = ops.dlq.make_sqs_client
+
+    def make(region: str, endpoint_url: str | None, profile: str | None) -> Any:
+        client = real(region, endpoint_url, profile)
+        send = client.send_message_batch
+
+        def send_then_terminated(**kwargs: Any) -> Any:
+            response = send(**kwargs)
+            os.kill(os.getpid(), signal.SIGTERM)  # e.g. `kill <pid>` while the first round is in flight
+            return response
+
+        client.send_message_batch = send_then_terminated  # type: ignore[method-assign]
+        return client
+
+    monkeypatch.setattr(ops.dlq, "make_sqs_client", make)
+    previous = signal.getsignal(signal.SIGTERM)
+    result = cli("redrive", "--stack", "prod", "--pipeline", "ledger", "--yes")
+    assert signal.getsignal(signal.SIGTERM) == previous  # the handler is put back
+    assert result.code == 130, result
+    assert "ledger/dlq: moved 1 message so far (interrupted)\n  group A: moved 1, failed 0, held 0\n" in result.out
+    assert result.err.startswith("interrupted: everything held was released")
+    assert visible(sqs, LEDGER_DLQ) == 3  # a1..a3 visible again at once
+    assert [m["Body"] for m in drain(sqs, LEDGER)] == ["a0"]
