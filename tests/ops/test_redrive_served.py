@@ -104,15 +104,16 @@ def test_a_redrive_interrupted_in_the_middle_exits_130_with_counts_and_releases_
 
 
 def test_fifo_two_groups_one_whose_first_message_fails_again_keeps_order_and_is_held(served: Served) -> None:
-    for name, group in [("a1", "A"), ("b1", "B"), ("a2", "A"), ("b2", "B"), ("a3", "A")]:
+    b = [f"b{n}" for n in range(1, 7)]  # a longer group B: the move runs ~9 s at --rate 1, a1 fails meanwhile
+    for name, group in [("a1", "A"), (b[0], "B"), ("a2", "A"), (b[1], "B"), ("a3", "A"), *[(x, "B") for x in b[2:]]]:
         body = {"id": name, "values": [] if name in ("a1", "a3") else [1, 2]}  # handlers.compute:transform
         served.dead_letter(LEDGER_DLQ, body, name, group=group)
     done = redrive(served, "--pipeline", "ledger", "--rate", "1")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "ledger/dlq: moved 5 messages to ap-prod-ledger.fifo" in done.stdout
+    assert "ledger/dlq: moved 9 messages to ap-prod-ledger.fifo" in done.stdout
     groups = {line.split(":")[0].strip(): line.split(":", 1)[1].strip()
               for line in done.stdout.splitlines() if line.startswith("  group ")}
-    assert groups["group B"] == "moved 2, failed 0, held 0"
+    assert groups["group B"] == "moved 6, failed 0, held 0"
     assert groups["group A"] in ("moved 3, failed 0, held 1", "moved 3, failed 0, held 2")  # a1 (a3 if back in time)
     served.settle(LEDGER_DLQ, 2)
     back = served.drain(LEDGER_DLQ)
