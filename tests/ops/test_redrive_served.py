@@ -8,6 +8,8 @@ without message move tasks (`auto` moves client-side, `--method task` is one lin
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -18,6 +20,7 @@ from typing import Any
 
 import pytest
 
+import ops.dlq
 from pipeline_runtime.delivery import REDRIVE_MARK
 from tests.serve.conftest import ROOT
 
@@ -38,11 +41,28 @@ def tool_env() -> dict[str, str]:
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
-def redrive(served: Served, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = tool_env()
+def run_dlq(*argv: str) -> subprocess.CompletedProcess[str]:
+    """`python -m ops.dlq` in this process (`main(argv)`; the stack's capture is cached by the conftest)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = ops.dlq.main(list(argv))
+        except SystemExit as exited:
+            code = int(exited.code or 0)
+    done = subprocess.CompletedProcess(list(argv), code, out.getvalue(), err.getvalue())
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr
+    return done
+
+
+def redrive(served: Served, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_dlq("redrive", "--stack", "prod", "--endpoint-url", served.aws, "--yes", *args)
+
+
+def redrive_process(served: Served, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """A process of its own, with a deadline: a redrive that never ends fails here instead of hanging."""
     done = subprocess.run(
         [sys.executable, "-m", "ops.dlq", "redrive", "--stack", "prod", "--endpoint-url", served.aws, "--yes", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=ROOT, env=tool_env(), capture_output=True, text=True, timeout=timeout, check=False,
     )
     assert "Traceback" not in done.stdout + done.stderr, done.stderr
     return done
@@ -56,7 +76,7 @@ def logical(message: dict[str, Any]) -> str:
 def test_a_redrive_whose_messages_all_fail_again_ends_and_moves_each_once(served: Served) -> None:
     for n in range(4):
         served.dead_letter(EMAIL_DLQ, NO_RECIPIENT, f"again-{n}")
-    done = redrive(served, "--pipeline", "email", "--rate", "2")  # --method auto: this endpoint has no tasks
+    done = redrive_process(served, "--pipeline", "email", "--rate", "2")  # --method auto: no move tasks here
     assert done.returncode == 0, done.stdout + done.stderr
     assert "this endpoint does not support message move tasks: moving client-side" in done.stdout
     assert "email/dlq: moved 4 messages to ap-prod-email" in done.stdout
@@ -108,7 +128,7 @@ def test_fifo_two_groups_one_whose_first_message_fails_again_keeps_order_and_is_
     for name, group in [("a1", "A"), (b[0], "B"), ("a2", "A"), (b[1], "B"), ("a3", "A"), *[(x, "B") for x in b[2:]]]:
         body = {"id": name, "values": [] if name in ("a1", "a3") else [1, 2]}  # handlers.compute:transform
         served.dead_letter(LEDGER_DLQ, body, name, group=group)
-    done = redrive(served, "--pipeline", "ledger", "--rate", "1")
+    done = redrive_process(served, "--pipeline", "ledger", "--rate", "1")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ledger/dlq: moved 9 messages to ap-prod-ledger.fifo" in done.stdout
     groups = {line.split(":")[0].strip(): line.split(":", 1)[1].strip()
@@ -127,7 +147,7 @@ def test_fifo_two_groups_one_whose_first_message_fails_again_keeps_order_and_is_
 def test_method_task_on_an_endpoint_without_move_tasks_is_one_line_exit_2(served: Served) -> None:
     served.dead_letter(EMAIL_DLQ, NO_RECIPIENT, "task-1")
     for extra in ([], ["--dry-run"]):
-        done = redrive(served, "--pipeline", "email", "--method", "task", *extra, timeout=60)
+        done = redrive(served, "--pipeline", "email", "--method", "task", *extra)
         assert done.returncode == 2
         assert done.stderr == "error: this endpoint does not support message move tasks; use `--method client`\n"
     assert served.counts(EMAIL_DLQ) == (1, 0)
@@ -136,12 +156,7 @@ def test_method_task_on_an_endpoint_without_move_tasks_is_one_line_exit_2(served
 
 def test_list_shows_the_logical_id_first_and_the_reason(served: Served) -> None:
     served.dead_letter(EMAIL_DLQ, NO_RECIPIENT, "listed-1")
-    env = tool_env()
-    done = subprocess.run(
-        [sys.executable, "-m", "ops.dlq", "list", "--stack", "prod", "--endpoint-url", served.aws,
-         "--pipeline", "email", "--peek", "5"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
-    )
+    done = run_dlq("list", "--stack", "prod", "--endpoint-url", served.aws, "--pipeline", "email", "--peek", "5")
     assert done.returncode == 0, done.stderr
     line = next(x for x in done.stdout.splitlines() if "listed-1" in x)
     assert line.startswith("  listed-1  (sqs ") and "kind permanent" in line
