@@ -9,9 +9,7 @@ refused AWS call — are one line on stderr and exit status 2, never a traceback
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -29,6 +27,7 @@ from botocore.exceptions import (
 from contract.cli import CliParser, UsageError
 from ops import queues as q
 from ops import redrive as rd
+from ops.stop import StopOnSignal
 from ops.targets import DlqTarget, StackTargets, TargetError, load_targets
 
 if TYPE_CHECKING:
@@ -288,38 +287,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_redrive(args: argparse.Namespace) -> int:
     targets, sqs = _setup(args, lambda: _can_confirm(args.yes or args.dry_run, "redrive"))
-    resolved = _resolve(sqs, targets)
-    refused = 0
-    tasks_supported: bool | None = None  # asked once, from the endpoint's answer to ListMessageMoveTasks
-    work: list[tuple[Resolved, rd.Method]] = []
-    for r in resolved:
-        line = f"{r.target.label}: {r.dlq.name} → {r.destination.name}"
-        if r.counts.visible == 0:
-            print(f"{line}: empty (approximate count 0), skipped")
-            continue
-        method = rd.method_for(r.dlq, args.method, tasks_supported is not False)
-        if method == "task":
-            try:
-                running = rd.running_task(sqs, r.dlq.arn)
-                tasks_supported = True
-            except rd.MoveTasksUnsupported:
-                if args.method == "task":
-                    raise
-                tasks_supported, method = False, "client"
-                print(f"{line}: this endpoint does not support message move tasks: moving client-side")
-            else:
-                if running is not None:
-                    refused += 1
-                    print(f"{line}: refused: {_running_text(running)}")
-                    continue
-        how = (
-            f"StartMessageMoveTask at ≤ {args.rate} msg/s"
-            if method == "task"
-            else f"client-side move at ≤ {args.rate} msg/s of what is in it now"
-            + (", keeping MessageGroupId and order" if r.dlq.fifo else "")
-        )
-        print(f"{line}: ~{_plural(r.counts.visible, 'message')}, {how}")
-        work.append((r, method))
+    work, refused = _plan_redrive(sqs, _resolve(sqs, targets), args)
     if not work:
         print("nothing to redrive")
         return EXIT_INCOMPLETE if refused else EXIT_OK
@@ -343,36 +311,45 @@ def cmd_redrive(args: argparse.Namespace) -> int:
     return EXIT_INCOMPLETE if incomplete else EXIT_OK
 
 
-class StopOnSignal:
-    """While open, SIGINT/SIGTERM ask the client-side move to stop at its next safe point (never between
-    a send and its delete); a second signal interrupts at once (what is held is still released)."""
+def _plan_redrive(
+    sqs: SQSClient, resolved: list[Resolved], args: argparse.Namespace
+) -> tuple[list[tuple[Resolved, rd.Method]], int]:
+    """Which DLQs to redrive and how; how many were refused (a move task already RUNNING).
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.previous: dict[int, object] = {}
-
-    @property
-    def requested(self) -> bool:
-        return self.event.is_set()
-
-    def __call__(self) -> bool:
-        return self.event.is_set()
-
-    def _handle(self, signum: int, frame: object) -> None:
-        if self.event.is_set():
-            raise KeyboardInterrupt
-        self.event.set()
-
-    def __enter__(self) -> StopOnSignal:
-        if threading.current_thread() is threading.main_thread():
-            self.previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)  # type: ignore[arg-type]
+    Whether the endpoint has message move tasks is asked once, from its answer to ListMessageMoveTasks:
+    without them `auto` moves client-side and an explicit `--method task` is an error (MoveTasksUnsupported).
+    """
+    refused = 0
+    tasks_supported: bool | None = None
+    work: list[tuple[Resolved, rd.Method]] = []
+    for r in resolved:
+        line = f"{r.target.label}: {r.dlq.name} → {r.destination.name}"
+        if r.counts.visible == 0:
+            print(f"{line}: empty (approximate count 0), skipped")
+            continue
+        method = rd.method_for(r.dlq, args.method, tasks_supported is not False)
+        if method == "task":
+            try:
+                running = rd.running_task(sqs, r.dlq.arn)
+                tasks_supported = True
+            except rd.MoveTasksUnsupported:
+                if args.method == "task":
+                    raise
+                tasks_supported, method, running = False, "client", None
+                print(f"{line}: this endpoint does not support message move tasks: moving client-side")
+            if running is not None:
+                refused += 1
+                print(f"{line}: refused: {_running_text(running)}")
+                continue
+        how = (
+            f"StartMessageMoveTask at ≤ {args.rate} msg/s"
+            if method == "task"
+            else f"client-side move at ≤ {args.rate} msg/s of what is in it now"
+            + (", keeping MessageGroupId and order" if r.dlq.fifo else "")
+        )
+        print(f"{line}: ~{_plural(r.counts.visible, 'message')}, {how}")
+        work.append((r, method))
+    return work, refused
 
 
 def _running_text(task: rd.MoveTask) -> str:
