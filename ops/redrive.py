@@ -5,13 +5,14 @@ Two ways, chosen per DLQ:
 * **task** (standard DLQs): `StartMessageMoveTask`, SQS moves the messages server-side at up to
   500 msg/s. SQS runs one task per queue, so a RUNNING task is looked for first and the redrive refused
   rather than failing halfway through a multi-DLQ redrive.
-* **client** (FIFO DLQs): receive → `SendMessageBatch` → `DeleteMessageBatch`, keeping body, message
-  attributes and `MessageGroupId`, with the group's order: within one received batch a group's
-  messages are sent one per `SendMessageBatch` ("rounds": the 1st message of every group, then the
-  2nd, …), so a later message is never sent after an earlier one failed. The group then stops for this
-  run: its failed message stays in the DLQ, still hidden, which makes SQS hold back the rest of the
-  group, and everything left is released at the end for the next run. Only entries that
-  `SendMessageBatch` reported successful are deleted from the DLQ.
+* **client** (FIFO DLQs; any DLQ where the endpoint has no move tasks): receive → `SendMessageBatch` →
+  `DeleteMessageBatch`, keeping body, message attributes and `MessageGroupId`, with the group's order:
+  within one received batch a group's messages are sent one per `SendMessageBatch` ("rounds": the 1st
+  message of every group, then the 2nd, …), so a later message is never sent after an earlier one
+  failed. The group then stops for this run: its failed message stays in the DLQ, still hidden, which
+  makes SQS hold back the rest of the group, and everything left is made visible again at the end (or
+  at a stop request) for the next run. Only entries that `SendMessageBatch` reported successful are
+  deleted from the DLQ.
 
 Deduplication id of a moved FIFO message: sha256 of the DLQ message's id and its SentTimestamp — not
 the original's deduplication id. Reusing the original id would let SQS silently drop the redriven copy
