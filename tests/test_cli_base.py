@@ -38,7 +38,8 @@ def classes_named(names: set[str]) -> list[str]:
 
 
 def test_one_parser_base_and_one_usage_error() -> None:
-    assert sorted(classes_named({"_Parser", "UsageError"})) == ["contract/cli.py:CliParser", "contract/cli.py:UsageError"]
+    found = sorted(classes_named({"_Parser", "UsageError"}))
+    assert found == ["contract/cli.py:CliParser", "contract/cli.py:UsageError"]
     assert ops.dlq.UsageError is UsageError and ops.smoke.UsageError is UsageError
 
 
