@@ -13,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -25,15 +25,18 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
+from contract.cli import CliParser, UsageError
 from ops import queues as q
 from ops import redrive as rd
+from ops.stop import StopOnSignal
 from ops.targets import DlqTarget, StackTargets, TargetError, load_targets
 from stack_capture.cli import add_stack_arguments
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-EXIT_OK, EXIT_INCOMPLETE, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_INCOMPLETE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+NO_REASON = "- (no ap-error-reason: SQS moved it at maxReceiveCount)"
 
 EPILOG = """\
 targets: the DLQs of every enabled pipeline of the stack, as the program exports them. Narrow with
@@ -42,7 +45,8 @@ Queue URLs and ARNs are looked up in the live account (GetQueueUrl), in the stac
 unless --region is given. Use --endpoint-url for an emulator (moto server, LocalStack).
 
 exit status: 0 done, 1 not everything done (a move task already running, messages left in a DLQ,
-a purge refused, confirmation declined), 2 error (bad input, missing queue, credentials, endpoint).
+a purge refused, confirmation declined), 2 error (bad input, missing queue, credentials, endpoint),
+130 interrupted (Ctrl-C / SIGTERM: what was held is visible again).
 """
 
 LIST_HELP = """\
@@ -59,22 +63,16 @@ or for a retry pipeline its main queue (never a delay tier), so the retry ladder
 Standard DLQs: one StartMessageMoveTask per DLQ (server-side, --rate ≤ 500 msg/s). SQS runs one task
 per queue: if one is RUNNING the DLQ is refused. FIFO DLQs: a client-side move keeping body,
 attributes, MessageGroupId and each group's order; a group stops at its first failed send and the rest
-of it stays in the DLQ for the next run. Asks for confirmation unless --yes.
+of it stays in the DLQ for the next run. A client-side move takes only what was in the DLQ when it
+started (SentTimestamp ≤ its start): a message that fails again and comes back stays for the next run,
+so the move ends by itself, printing moved / failed / held per group. Ctrl-C or SIGTERM releases what
+it holds, prints the counts so far and exits 130. Asks for confirmation unless --yes.
 """
 
 PURGE_HELP = """\
 PurgeQueue on the selected DLQs: every message is deleted, within 60 s, for good. SQS allows one
 purge per queue every 60 s. Asks for confirmation unless --yes.
 """
-
-
-class UsageError(ValueError):
-    """Bad command line input; argparse's own errors are turned into this as well."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
 
 
 def _int_range(low: int, high: int) -> Callable[[str], int]:
@@ -91,12 +89,12 @@ def _int_range(low: int, high: int) -> Callable[[str], int]:
 
 
 if TYPE_CHECKING:
-    Subcommands = argparse._SubParsersAction[_Parser]  # what add_subparsers() returns; argparse names it privately
+    Subcommands = argparse._SubParsersAction[CliParser]  # what add_subparsers() returns; argparse names it privately
 
 
-def _common_arguments() -> _Parser:
+def _common_arguments() -> CliParser:
     """What every command takes: the stack and where its queues are."""
-    common = _Parser(add_help=False)
+    common = CliParser(add_help=False)
     add_stack_arguments(common, default=None)
     common.add_argument("--region", help="AWS region (default: the stack's aws:region)")
     common.add_argument("--endpoint-url", help="SQS endpoint of an emulator (moto server, LocalStack)")
@@ -105,7 +103,7 @@ def _common_arguments() -> _Parser:
 
 
 def _command(
-    sub: Subcommands, name: str, common: _Parser, help: str, description: str
+    sub: Subcommands, name: str, common: CliParser, help: str, description: str
 ) -> argparse.ArgumentParser:
     return sub.add_parser(
         name,
@@ -116,7 +114,7 @@ def _command(
     )
 
 
-def _add_list(sub: Subcommands, common: _Parser) -> None:
+def _add_list(sub: Subcommands, common: CliParser) -> None:
     p = _command(sub, "list", common, "counts and a peek at the DLQs", LIST_HELP)
     p.add_argument("--pipeline")
     p.add_argument("--consumer")
@@ -129,7 +127,7 @@ def _add_list(sub: Subcommands, common: _Parser) -> None:
     )
 
 
-def _add_redrive(sub: Subcommands, common: _Parser) -> None:
+def _add_redrive(sub: Subcommands, common: CliParser) -> None:
     p = _command(sub, "redrive", common, "move failed messages back to their queue", REDRIVE_HELP)
     p.add_argument("--pipeline", required=True)
     p.add_argument("--consumer")
@@ -144,14 +142,14 @@ def _add_redrive(sub: Subcommands, common: _Parser) -> None:
         "--method",
         choices=["auto", "task", "client"],
         default="auto",
-        help="auto (default): StartMessageMoveTask for standard DLQs, client-side for FIFO; "
-        "client: client-side for both (emulators without message move tasks); task: StartMessageMoveTask for both",
+        help="auto (default): StartMessageMoveTask for standard DLQs, client-side for FIFO and on endpoints "
+        "without message move tasks; client: client-side for both; task: StartMessageMoveTask for both",
     )
     p.add_argument("--dry-run", action="store_true", help="show what would move; change nothing")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
 
-def _add_purge(sub: Subcommands, common: _Parser) -> None:
+def _add_purge(sub: Subcommands, common: CliParser) -> None:
     p = _command(sub, "purge", common, "delete every message of the DLQs", PURGE_HELP)
     p.add_argument("--pipeline", required=True)
     p.add_argument("--consumer")
@@ -159,7 +157,7 @@ def _add_purge(sub: Subcommands, common: _Parser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = CliParser(
         prog="python -m ops.dlq",
         description="List, redrive and purge the dead-letter queues of a deployed stack.",
         epilog=EPILOG,
@@ -279,9 +277,9 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"\n{r.target.label} ({r.dlq.name}): {len(peeked)} of ~{r.counts.visible} (receive counts now +1)")
             for m in peeked:
                 group = f"  group {m.group_id}" if m.group_id else ""
-                print(f"  {m.message_id}  receives {m.receive_count}  kind {m.error_kind or '-'}{group}")
-                if m.error_reason:
-                    print(f"    reason: {q.preview(m.error_reason)}")
+                print(f"  {q.shown_id(m)}  receives {m.receive_count}  kind {m.error_kind or '-'}{group}")
+                reason = q.preview(m.error_reason) if m.error_reason else NO_REASON
+                print(f"    reason: {reason}")
                 print(f"    body:   {m.body_preview}")
     return EXIT_OK
 
@@ -289,38 +287,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 # --- redrive ---------------------------------------------------------------------------------------
 
 
-def _task_hint(args: argparse.Namespace) -> str:
-    return " (emulators often lack message move tasks: try --method client)" if args.endpoint_url else ""
-
-
 def cmd_redrive(args: argparse.Namespace) -> int:
     targets, sqs = _setup(args, lambda: _can_confirm(args.yes or args.dry_run, "redrive"))
-    resolved = _resolve(sqs, targets)
-    refused = 0
-    work: list[tuple[Resolved, rd.Method]] = []
-    for r in resolved:
-        method = rd.method_for(r.dlq, args.method)
-        how = (
-            f"StartMessageMoveTask at ≤ {args.rate} msg/s"
-            if method == "task"
-            else f"client-side move at ≤ {args.rate} msg/s"
-            + (", keeping MessageGroupId and order" if r.dlq.fifo else "")
-        )
-        line = f"{r.target.label}: {r.dlq.name} → {r.destination.name}"
-        if r.counts.visible == 0:
-            print(f"{line}: empty (approximate count 0), skipped")
-            continue
-        if method == "task":
-            try:
-                running = rd.running_task(sqs, r.dlq.arn)
-            except ClientError as exc:
-                raise UsageError(f"{_describe_client_error(exc)}{_task_hint(args)}") from None
-            if running is not None:
-                refused += 1
-                print(f"{line}: refused: {_running_text(running)}")
-                continue
-        print(f"{line}: ~{_plural(r.counts.visible, 'message')}, {how}")
-        work.append((r, method))
+    work, refused = _plan_redrive(sqs, _resolve(sqs, targets), args)
     if not work:
         print("nothing to redrive")
         return EXIT_INCOMPLETE if refused else EXIT_OK
@@ -331,12 +300,58 @@ def cmd_redrive(args: argparse.Namespace) -> int:
         print("aborted: nothing changed")
         return EXIT_INCOMPLETE
     incomplete = refused > 0
-    for r, method in work:
-        if method == "task":
-            incomplete |= not _start_task(sqs, r, args)
-        else:
-            incomplete |= not _client_move(sqs, r, args)
+    with StopOnSignal() as stop:
+        for r, method in work:
+            if method == "task":
+                incomplete |= not _start_task(sqs, r, args)
+                continue
+            incomplete |= not _client_move(sqs, r, args, stop)
+            if stop.requested:
+                print("interrupted: everything held was released (visible again at once); re-running is safe",
+                      file=sys.stderr)
+                return EXIT_INTERRUPTED
     return EXIT_INCOMPLETE if incomplete else EXIT_OK
+
+
+def _plan_redrive(
+    sqs: SQSClient, resolved: list[Resolved], args: argparse.Namespace
+) -> tuple[list[tuple[Resolved, rd.Method]], int]:
+    """Which DLQs to redrive and how; how many were refused (a move task already RUNNING).
+
+    Whether the endpoint has message move tasks is asked once, from its answer to ListMessageMoveTasks:
+    without them `auto` moves client-side and an explicit `--method task` is an error (MoveTasksUnsupported).
+    """
+    refused = 0
+    tasks_supported: bool | None = None
+    work: list[tuple[Resolved, rd.Method]] = []
+    for r in resolved:
+        line = f"{r.target.label}: {r.dlq.name} → {r.destination.name}"
+        if r.counts.visible == 0:
+            print(f"{line}: empty (approximate count 0), skipped")
+            continue
+        method = rd.method_for(r.dlq, args.method, tasks_supported is not False)
+        if method == "task":
+            try:
+                running = rd.running_task(sqs, r.dlq.arn)
+                tasks_supported = True
+            except rd.MoveTasksUnsupported:
+                if args.method == "task":
+                    raise
+                tasks_supported, method, running = False, "client", None
+                print(f"{line}: this endpoint does not support message move tasks: moving client-side")
+            if running is not None:
+                refused += 1
+                print(f"{line}: refused: {_running_text(running)}")
+                continue
+        how = (
+            f"StartMessageMoveTask at ≤ {args.rate} msg/s"
+            if method == "task"
+            else f"client-side move at ≤ {args.rate} msg/s of what is in it now"
+            + (", keeping MessageGroupId and order" if r.dlq.fifo else "")
+        )
+        print(f"{line}: ~{_plural(r.counts.visible, 'message')}, {how}")
+        work.append((r, method))
+    return work, refused
 
 
 def _running_text(task: rd.MoveTask) -> str:
@@ -353,22 +368,31 @@ def _start_task(sqs: SQSClient, r: Resolved, args: argparse.Namespace) -> bool:
     except rd.MoveTaskRunning as exc:
         print(f"{r.target.label}: refused: {_running_text(exc.task)}")
         return False
-    except ClientError as exc:
-        raise UsageError(f"{_describe_client_error(exc)}{_task_hint(args)}") from None
     print(f"{r.target.label}: started move task {handle}")
     print(f"  follow it: aws sqs list-message-move-tasks --source-arn {r.dlq.arn} --region {sqs.meta.region_name}")
     return True
 
 
-def _client_move(sqs: SQSClient, r: Resolved, args: argparse.Namespace) -> bool:
+def _client_move(sqs: SQSClient, r: Resolved, args: argparse.Namespace, stop: StopOnSignal) -> bool:
+    report = rd.MoveReport()
     try:
-        report = rd.move_messages(sqs, r.dlq, r.destination, rate=args.rate)
+        rd.move_messages(sqs, r.dlq, r.destination, rate=args.rate, sleep=stop.event.wait, stop=stop, report=report)
     except rd.MoveInterrupted as exc:
-        print(
-            f"{r.target.label}: moved {_plural(len(exc.report.moved), 'message')} before an error; re-running is safe"
-        )
+        _print_move(r, exc.report, "before an error; re-running is safe")
         raise exc.cause from None
-    print(f"{r.target.label}: moved {_plural(len(report.moved), 'message')} to {r.destination.name}")
+    except KeyboardInterrupt:  # a second Ctrl-C: stopped mid-call, what was held is released all the same
+        stop.event.set()
+        report.interrupted = True
+    _print_move(r, report, "so far (interrupted)" if report.interrupted else f"to {r.destination.name}")
+    return report.complete
+
+
+def _print_move(r: Resolved, report: rd.MoveReport, when: str) -> None:
+    """What moved, per FIFO group (a standard DLQ has none), and what stays in the DLQ and why."""
+    print(f"{r.target.label}: moved {_plural(len(report.moved), 'message')} {when}")
+    for group, c in report.by_group().items():
+        name = f"group {group}: " if group != rd.ALL_MESSAGES else ""
+        print(f"  {name}moved {c.moved}, failed {c.failed}, held {c.held}")
     for message_id, reason in report.failed.items():
         print(f"  not sent, left in the DLQ: {message_id}: {reason}")
     if report.held:
@@ -377,9 +401,13 @@ def _client_move(sqs: SQSClient, r: Resolved, args: argparse.Namespace) -> bool:
             f"  left in the DLQ behind a failed message of their group ({groups}): "
             f"{_plural(len(report.held), 'message')}; re-run to move them in order"
         )
+    if report.arrived_later:
+        print(
+            f"  left in the DLQ: {_plural(len(report.arrived_later), 'message')} sent to it after the move "
+            "started (failed again, or new): a redrive moves only what was there when it started"
+        )
     for message_id, reason in report.not_deleted.items():
         print(f"  sent but not deleted from the DLQ: {message_id}: {reason} (a re-run within 5 min is deduplicated)")
-    return report.complete
 
 
 def _dry_run(sqs: SQSClient, work: list[tuple[Resolved, rd.Method]], args: argparse.Namespace, refused: int) -> int:
@@ -398,7 +426,7 @@ def _dry_run(sqs: SQSClient, work: list[tuple[Resolved, rd.Method]], args: argpa
             m = plan.message
             group = f"  group {m.group_id}" if m.group_id else ""
             dedup = f"  dedup {plan.deduplication_id[:16]}…" if plan.deduplication_id else ""
-            print(f"  {m.message_id}{group}  kind {m.error_kind or '-'}{dedup}  body {m.body_preview}")
+            print(f"  {q.shown_id(m)}{group}  kind {m.error_kind or '-'}{dedup}  body {m.body_preview}")
     return EXIT_INCOMPLETE if refused else EXIT_OK
 
 
@@ -449,7 +477,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except (UsageError, TargetError, rd.RedriveError, q.QueueNotFound, ProfileNotFound, NoRegionError) as exc:
+    except (UsageError, TargetError, rd.RedriveError, rd.MoveTasksUnsupported, q.QueueNotFound, ProfileNotFound,
+            NoRegionError) as exc:
         return _error(str(exc))
     except NoCredentialsError:
         return _error("no AWS credentials found (set AWS_PROFILE or --profile, AWS_ACCESS_KEY_ID/..., or use a role)")
@@ -461,7 +490,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error(f"AWS call failed: {exc}")
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except ValueError as exc:  # a stack that cannot be read: stack_capture's lines (imported late: Pulumi is slow)
         from stack_capture.stack_errors import StackUnreadable, report
 

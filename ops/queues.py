@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from contract.aws import SQS_MESSAGES_PER_RECEIVE_MAX
-from contract.runtime import ERROR_KIND, ERROR_REASON, SOURCE_QUEUE
+from contract.runtime import ERROR_KIND, ERROR_REASON, MESSAGE_ID, SOURCE_QUEUE
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -37,6 +37,7 @@ __all__ = [
     "receive",
     "release",
     "resolve",
+    "shown_id",
 ]
 
 PEEK_VISIBILITY_SECONDS = 20
@@ -72,6 +73,9 @@ class Counts:
 @dataclass(frozen=True)
 class Peeked:
     message_id: str
+    """The SQS id of this copy in the DLQ (secondary: every move or dead-lettering makes a new one)."""
+    logical_id: str | None
+    """`ap-message-id`: the id the producer, the HTTP entry, serve and the logs show for this message."""
     receive_count: int
     error_kind: str | None
     error_reason: str | None
@@ -159,6 +163,13 @@ def preview(text: str, limit: int = PREVIEW_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def shown_id(message: Peeked) -> str:
+    """The logical `ap-message-id` first, the SQS id of the DLQ copy second (or alone when there is none)."""
+    if message.logical_id is None:
+        return f"(no ap-message-id) sqs {message.message_id}"
+    return f"{message.logical_id}  (sqs {message.message_id})"
+
+
 def describe(message: MessageTypeDef) -> Peeked:
     system = message.get("Attributes", {})
     shown: dict[str, str] = {}
@@ -169,6 +180,7 @@ def describe(message: MessageTypeDef) -> Peeked:
             shown[name] = f"<binary {len(attr['BinaryValue'])} bytes>"
     return Peeked(
         message_id=message["MessageId"],
+        logical_id=_string_attribute(message, MESSAGE_ID),
         receive_count=int(system.get("ApproximateReceiveCount", 0)),
         error_kind=_string_attribute(message, ERROR_KIND),
         error_reason=_string_attribute(message, ERROR_REASON),

@@ -30,11 +30,12 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from contract import runtime as wire
+from contract.cli import CliParser, UsageError
 from ops import queues as q
 from ops.probe_filters import matching_probe
 from ops.targets import queue_name
@@ -44,10 +45,6 @@ __all__ = ["Check", "Target", "main", "plan_probes", "run_smoke"]
 
 POLL_SECONDS = 0.5
 DLQ_PEEK_LIMIT = 50
-
-
-class UsageError(ValueError):
-    """Bad input: one line on stderr, exit status 2."""
 
 
 @dataclass
@@ -194,10 +191,6 @@ def run_smoke(check: Check, send: Callable[[str, str, dict[str, Any], dict[str, 
 # --- command line -------------------------------------------------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {self.prog}: {message}\n")
-
 
 def _timeout(text: str) -> float:
     try:
@@ -210,7 +203,7 @@ def _timeout(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m ops.smoke", description=__doc__.split("\n\n")[0] if __doc__ else None,
+    parser = CliParser(prog="python -m ops.smoke", description=__doc__.split("\n\n")[0] if __doc__ else None,
                      epilog="exit status: 0 every consumer OK, 1 any not OK, 2 bad input.")
     add_stack_arguments(parser, default=None)
     parser.add_argument("--timeout", type=_timeout, default=120.0, metavar="S",

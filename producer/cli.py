@@ -13,8 +13,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
+from contract.cli import CliParser
 from producer.errors import ProducerError, SendError
 from producer.message_file import MessageFileError, read_file
 from producer.outgoing import Message, prepare
@@ -27,13 +28,10 @@ class InputError(ValueError):
     """Bad input: one line on stderr, exit status 2."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {self.prog}: {message}\n")
-
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m producer", description="Send messages to a pipeline of an async-pipelines stack.")
+    parser = CliParser(prog="python -m producer",
+                       description="Send messages to a pipeline of an async-pipelines stack.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{send}")
     send = commands.add_parser(
         "send", help="send a JSON Lines file of messages; prints one message id per line",

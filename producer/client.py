@@ -12,7 +12,9 @@ within the entry's byte limit (the sum over the batch, as AWS counts it). A batc
 some entries failed: only those are sent again, with full-jitter backoff, and so are entries of a call
 that failed as a whole with a transient error (throttling, 5xx, connection). What still fails after
 ``RetryPolicy.max_attempts`` - or was rejected as the sender's fault - is raised in ONE
-:class:`SendError` listing every such entry; nothing is dropped silently.
+:class:`SendError` listing every such entry; nothing is dropped silently. A whole call that no retry can
+fix (no credentials, access denied, the queue or topic does not exist, invalid parameters) stops the send
+at once with :class:`SendRefused`: one line, no retries, the messages not sent listed in it.
 
 FIFO: once an entry of a group failed, the group's later entries wait for the next round, so a retry
 does not overtake them (within one batch AWS may still accept a group's later entry after a failed one).
@@ -29,9 +31,9 @@ from contract import runtime as wire
 from producer import outgoing
 from producer._runtime import large_messages
 from producer.entries import Entry, entries_from_outputs, load_outputs_file, region_of
-from producer.errors import FailedEntry, ProducerError, SendError
+from producer.errors import FailedEntry, ProducerError, SendError, SendRefused
 from producer.outgoing import AttributeValue, Body, Message, Outgoing, Prepared
-from producer.retry import RetryPolicy, is_retryable
+from producer.retry import RetryPolicy, describe_refusal, is_retryable, is_retryable_exception
 
 __all__ = ["MAX_BATCH_ENTRIES", "Producer"]
 
@@ -198,11 +200,14 @@ class Producer:
         if len(p.user_attributes) + len(own) + 1 > limits.SQS_MESSAGE_ATTRIBUTES_MAX:
             raise ProducerError(f"#{p.index}: a large message carries {len(own) + 1} runtime attributes; "
                                 f"use at most {limits.SQS_MESSAGE_ATTRIBUTES_MAX - len(own) - 1} of yours")
-        pointer = self._call_with_retry(
-            lambda: large_messages.store(
-                self.client("s3"), entry.large_message_bucket, entry.pipeline, p.message_id, p.body
+        try:
+            pointer = self._call_with_retry(
+                lambda: large_messages.store(
+                    self.client("s3"), entry.large_message_bucket, entry.pipeline, p.message_id, p.body
+                )
             )
-        )
+        except _Refused as refused:
+            raise refused.error(entry.pipeline, [p], {}) from refused.cause
         own[wire.LARGE_MESSAGE] = _string(pointer.uri)
         return self._outgoing(p, pointer.body(), {**p.user_attributes, **own})
 
@@ -217,7 +222,8 @@ class Producer:
         return Outgoing(p.index, p.message_id, body, attributes, p.group, dedup)
 
     def _call_with_retry(self, call: Any) -> Any:
-        """One non-batch call (the S3 upload), retried on transient errors like the batch entries."""
+        """One non-batch call (the S3 upload), retried on transient errors like the batch entries; an
+        error no retry can fix raises `_Refused` at once."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         attempt = 0
@@ -225,11 +231,9 @@ class Producer:
             attempt += 1
             try:
                 return call()
-            except ClientError as exc:
-                code, status = _error_code(exc)
-                if not is_retryable(code, status) or attempt >= self.retry.max_attempts:
-                    raise
-            except BotoCoreError:
+            except (ClientError, BotoCoreError) as exc:
+                if not is_retryable_exception(exc):
+                    raise _Refused(exc, attempt) from exc
                 if attempt >= self.retry.max_attempts:
                     raise
             self.retry.backoff(attempt)
@@ -248,7 +252,12 @@ class Producer:
                 retry_next.extend(m for m in planned if m.group is not None and m.group in blocked)
                 if not batch:
                     continue
-                for message, result in zip(batch, self._send_batch(entry, batch), strict=True):
+                try:
+                    results = self._send_batch(entry, batch)
+                except _Refused as refused:  # no retry can fix it: stop at once, one clear error
+                    refused.attempt = attempt
+                    raise refused.error(entry.pipeline, [m for m in messages if m.index not in sent], sent) from None
+                for message, result in zip(batch, results, strict=True):
                     if isinstance(result, str):
                         sent[message.index] = result
                         continue
@@ -269,7 +278,8 @@ class Producer:
         return [m.message_id for m in messages]
 
     def _send_batch(self, entry: Entry, batch: list[Outgoing]) -> list[str | tuple[str, str, bool]]:
-        """One batch call: per message, its id, or (code, reason, retryable)."""
+        """One batch call: per message, its id, or (code, reason, retryable). A whole call refused for
+        good (no credentials, access denied, no such queue/topic, invalid request) raises `_Refused`."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         items = [m.entry(sns=entry.is_topic) for m in batch]
@@ -278,11 +288,13 @@ class Producer:
                 response = self.client("sns").publish_batch(TopicArn=entry.target, PublishBatchRequestEntries=items)
             else:
                 response = self.client("sqs").send_message_batch(QueueUrl=entry.target, Entries=items)
-        except ClientError as exc:
-            code, status = _error_code(exc)
-            reason = str(exc.response.get("Error", {}).get("Message") or exc)
-            return [(code, reason, is_retryable(code, status))] * len(batch)
-        except BotoCoreError as exc:  # connection reset, timeout: the request may or may not have landed
+        except (ClientError, BotoCoreError) as exc:
+            if not is_retryable_exception(exc):
+                raise _Refused(exc, 1) from exc
+            if isinstance(exc, ClientError):  # throttled, 5xx
+                code, _ = _error_code(exc)
+                return [(code, str(exc.response.get("Error", {}).get("Message") or exc), True)] * len(batch)
+            # connection reset, timeout: the request may or may not have landed
             return [(type(exc).__name__, str(exc), True)] * len(batch)
         ids = {str(s["Id"]): str(s["MessageId"]) for s in response.get("Successful") or []}
         problems = {
@@ -301,6 +313,20 @@ class Producer:
             else:  # missing from both lists: never assume it was sent
                 results.append(problems.get(key, ("MissingResult", "the response did not mention this entry", True)))
         return results
+
+
+class _Refused(Exception):
+    """A call no retry can fix; `error` turns it into the SendRefused the caller sees."""
+
+    def __init__(self, cause: BaseException, attempt: int) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.attempt = attempt
+
+    def error(self, pipeline: str, unsent: Sequence[Outgoing | Prepared], sent: dict[int, str]) -> SendRefused:
+        code, reason = describe_refusal(self.cause)
+        failed = [FailedEntry(m.index, m.message_id, code, reason, self.attempt, False) for m in unsent]
+        return SendRefused(pipeline, code, reason, failed, sent)
 
 
 def _string(value: str) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["FailedEntry", "ProducerError", "SendError"]
+__all__ = ["FailedEntry", "ProducerError", "SendError", "SendRefused"]
 
 
 class ProducerError(ValueError):
@@ -39,3 +39,19 @@ class SendError(RuntimeError):
         super().__init__(
             f"pipeline {pipeline!r}: {len(failed)} of {len(failed) + len(sent)} message(s) not accepted:\n{lines}"
         )
+
+
+class SendRefused(SendError):
+    """A call failed in a way no retry can fix - no credentials, access denied, the queue or topic does not
+    exist, invalid parameters: raised at once, nothing after it is tried. ``failed`` lists every message not
+    sent, ``sent`` the ones that went out before it; the message is one line."""
+
+    def __init__(self, pipeline: str, code: str, reason: str, failed: list[FailedEntry], sent: dict[int, str]) -> None:
+        super().__init__(pipeline, failed, sent)
+        self.code = code
+        self.reason = reason
+        done = f"{len(sent)} message(s) were sent before it" if sent else "nothing was sent"
+        self.args = (f"pipeline {pipeline!r}: {reason} (not retried; {done})",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])

@@ -8,7 +8,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["RETRYABLE_CODES", "RetryPolicy", "is_retryable"]
+__all__ = [
+    "ACCESS_CODES",
+    "MISSING_CODES",
+    "RETRYABLE_CODES",
+    "RetryPolicy",
+    "describe_refusal",
+    "is_retryable",
+    "is_retryable_exception",
+]
 
 RETRYABLE_CODES = frozenset(
     {
@@ -62,3 +70,74 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> None:
         self.sleep(self.delay(attempt))
+
+
+ACCESS_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "AuthorizationError",
+        "AuthFailure",
+        "UnauthorizedOperation",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidAccessKeyId",
+        "InvalidSecurity",
+        "KMS.AccessDeniedException",
+        "KmsAccessDenied",
+    }
+)
+"""The caller may not do this: new credentials or a policy change are needed, not a retry."""
+MISSING_CODES = frozenset(
+    {
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "NonExistentQueue",
+        "QueueDoesNotExist",
+        "NotFound",
+        "NotFoundException",
+        "ResourceNotFoundException",
+        "NoSuchBucket",
+    }
+)
+"""The queue, topic or bucket is not there (not deployed, wrong account or region)."""
+
+
+def is_retryable_exception(exc: BaseException) -> bool:
+    """Whether a whole call that raised `exc` may succeed if sent again.
+
+    A ClientError by its code and status (throttling, 5xx); from botocore itself only what botocore's
+    standard retry mode calls transient: a connection that failed or broke (ConnectionError,
+    HTTPClientError). No credentials, a bad parameter, an unknown region never get better by retrying.
+    """
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return is_retryable(str(error.get("Code", "")), status if isinstance(status, int) else None)
+    return isinstance(exc, ConnectionError | HTTPClientError)
+
+
+def describe_refusal(exc: BaseException) -> tuple[str, str]:
+    """(code, one clear sentence) for an error that retrying cannot fix."""
+    from botocore.exceptions import ClientError, NoCredentialsError, PartialCredentialsError
+
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return type(exc).__name__, (
+            "no AWS credentials found (set AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or use a role)"
+        )
+    if not isinstance(exc, ClientError):
+        return type(exc).__name__, " ".join(str(exc).split())
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", "Unknown"))
+    detail = " ".join(str(error.get("Message") or "").split())
+    call = exc.operation_name
+    if code in ACCESS_CODES:
+        return code, f"access denied: {call}: {code}: {detail}".rstrip(": ")
+    if code in MISSING_CODES:
+        return code, f"does not exist: {call}: {code}: {detail} (is the stack deployed in this account and region?)"
+    return code, f"AWS refused {call}: {code}: {detail}".rstrip(": ")

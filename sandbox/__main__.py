@@ -16,7 +16,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
+
+from contract.cli import CliParser
 
 RUN_EPILOG = """\
 time: in-process (the default) the sandbox runs on a virtual clock that jumps to the next event
@@ -146,15 +148,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (`error: ...`) and exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {self.prog}: {message}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m sandbox", description="Run the stack's pipelines locally.")
+    parser = CliParser(prog="python -m sandbox", description="Run the stack's pipelines locally.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{run,serve,invoke,plan,cost}")
     run = commands.add_parser(
         "run",

@@ -131,7 +131,10 @@ class Result:
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     def run(*argv: str) -> Result:
-        code = ops.dlq.main(list(argv))
+        try:
+            code = ops.dlq.main(list(argv))
+        except SystemExit as exited:  # argparse's own errors (contract.cli.CliParser): one line, exit 2
+            code = int(exited.code or 0)
         out, err = capsys.readouterr()
         assert "Traceback" not in out + err
         return Result(code, out, err)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import ops.dlq
 from stack_capture import PROJECT_DIR
 
 from .conftest import MoveTasks, Result, create_queues, dead_letter, drain, no_aws_credentials, url, visible
@@ -71,9 +75,9 @@ def test_peek_shows_messages_without_deleting_them(cli: Cli) -> None:
     assert visible(sqs, BILLING_DLQ) == 3
 
 
-def test_list_help_says_peeking_increments_the_receive_count(cli: Cli, capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_help_says_peeking_increments_the_receive_count(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
-        cli("list", "--help")
+        ops.dlq.main(["list", "--help"])
     assert exited.value.code == 0
     assert "every\npeek adds 1 to each peeked message's ApproximateReceiveCount" in capsys.readouterr().out
 
@@ -164,6 +168,46 @@ def test_method_client_moves_a_standard_dlq_without_a_move_task(cli: Cli, move_t
     assert visible(sqs, BILLING_DLQ) == 0
 
 
+@pytest.mark.usefixtures("aws")
+def test_auto_moves_client_side_where_the_endpoint_has_no_move_tasks(cli: Cli) -> None:
+    """moto has no ListMessageMoveTasks: the answer, not the URL, tells `auto` to move client-side."""
+    sqs = create_queues("dev")
+    for body in ["b1", "b2"]:
+        dead_letter(sqs, BILLING_DLQ, body)
+    result = cli("redrive", "--stack", "dev", "--pipeline", "orders", "--consumer", "billing", "--yes")
+    assert result.code == 0, result
+    assert "this endpoint does not support message move tasks: moving client-side" in result.out
+    assert "orders/billing: moved 2 messages to ap-dev-orders-billing\n  moved 2, failed 0, held 0\n" in result.out
+    assert sorted(m["Body"] for m in drain(sqs, BILLING)) == ["b1", "b2"]
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_method_task_where_the_endpoint_has_no_move_tasks_is_one_line_exit_2(cli: Cli, dry_run: list[str]) -> None:
+    sqs = create_queues("dev")
+    dead_letter(sqs, BILLING_DLQ, "b1")
+    result = cli("redrive", "--stack", "dev", "--pipeline", "orders", "--method", "task", "--yes", *dry_run)
+    assert result.code == 2
+    assert result.err == "error: this endpoint does not support message move tasks; use `--method client`\n"
+    assert visible(sqs, BILLING_DLQ) == 1
+
+
+def test_unsupported_is_told_from_the_answer_not_from_a_refusal() -> None:
+    from botocore.exceptions import ClientError
+
+    from ops.redrive import tasks_unsupported
+
+    def answer(code: str, status: int, message: str = "") -> ClientError:
+        response: Any = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
+        return ClientError(response, "ListMessageMoveTasks")
+
+    assert tasks_unsupported(answer("500", 500, "<!doctype html><title>500 Internal Server Error</title>"))  # moto
+    assert tasks_unsupported(answer("UnsupportedOperation", 400))
+    assert tasks_unsupported(answer("404", 404))
+    assert not tasks_unsupported(answer("AccessDenied", 403, "not authorized"))
+    assert not tasks_unsupported(answer("InternalError", 500, "We encountered an internal error"))
+
+
 # --- redrive: FIFO (client-side) ------------------------------------------------------------------
 
 
@@ -189,7 +233,7 @@ def test_fifo_dry_run_lists_what_would_move(cli: Cli) -> None:
     result = cli("redrive", "--stack", "prod", "--pipeline", "ledger", "--dry-run")
     assert result.code == 0, result
     assert "ledger/dlq: would move 2 messages" in result.out
-    assert f"{ids[0]}  group A  kind permanent  dedup " in result.out
+    assert f"logical-a1  (sqs {ids[0]})  group A  kind permanent  dedup " in result.out
     assert visible(sqs, LEDGER_DLQ) == 2 and visible(sqs, LEDGER) == 0
 
 
@@ -279,15 +323,21 @@ def test_purge_asks_first(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
         (["list", "--stack", "dev", "--consumer", "billing"], "error: --consumer needs --pipeline"),
         (
             ["redrive", "--stack", "dev", "--pipeline", "orders", "--rate", "0"],
-            "error: argument --rate: 0 is out of range; allowed 1–500",
+            "error: python -m ops.dlq redrive: argument --rate: 0 is out of range; allowed 1–500",
         ),
         (
             ["redrive", "--stack", "dev", "--pipeline", "orders", "--rate", "501"],
-            "error: argument --rate: 501 is out of range; allowed 1–500",
+            "error: python -m ops.dlq redrive: argument --rate: 501 is out of range; allowed 1–500",
         ),
-        (["list", "--stack", "dev", "--peek", "many"], "error: argument --peek: 'many' is not an integer"),
-        (["redrive", "--stack", "dev"], "error: the following arguments are required: --pipeline"),
-        (["list"], "error: the following arguments are required: --stack"),
+        (
+            ["list", "--stack", "dev", "--peek", "many"],
+            "error: python -m ops.dlq list: argument --peek: 'many' is not an integer",
+        ),
+        (
+            ["redrive", "--stack", "dev"],
+            "error: python -m ops.dlq redrive: the following arguments are required: --pipeline",
+        ),
+        (["list"], "error: python -m ops.dlq list: the following arguments are required: --stack"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(cli: Cli, argv: list[str], message: str) -> None:
@@ -297,7 +347,7 @@ def test_bad_input_is_one_line_and_exit_2(cli: Cli, argv: list[str], message: st
 @pytest.mark.usefixtures("aws")
 def test_unknown_command(cli: Cli) -> None:
     err = one_line_error(cli("drain", "--stack", "dev"))
-    assert err.startswith("error: argument {list,redrive,purge}: invalid choice: 'drain'")
+    assert err.startswith("error: python -m ops.dlq: argument {list,redrive,purge}: invalid choice: 'drain'")
 
 
 @pytest.mark.usefixtures("aws")
@@ -360,3 +410,35 @@ def test_a_bug_raising_value_error_is_not_dressed_up_as_bad_input(monkeypatch: p
     monkeypatch.setitem(ops.dlq.COMMANDS, "list", buggy)
     with pytest.raises(ValueError, match="invalid literal for int"):
         ops.dlq.main(["list", "--stack", "dev"])
+
+
+@pytest.mark.usefixtures("aws")
+def test_sigterm_mid_move_stops_after_the_round_releases_the_rest_and_exits_130(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqs = create_queues("prod")
+    for n in range(4):
+        dead_letter(sqs, LEDGER_DLQ, f"a{n}", group="A")
+    real = ops.dlq.make_sqs_client
+
+    def make(region: str, endpoint_url: str | None, profile: str | None) -> Any:
+        client = real(region, endpoint_url, profile)
+        send = client.send_message_batch
+
+        def send_then_terminated(**kwargs: Any) -> Any:
+            response = send(**kwargs)
+            os.kill(os.getpid(), signal.SIGTERM)  # e.g. `kill <pid>` while the first round is in flight
+            return response
+
+        client.send_message_batch = send_then_terminated  # type: ignore[method-assign]
+        return client
+
+    monkeypatch.setattr(ops.dlq, "make_sqs_client", make)
+    previous = signal.getsignal(signal.SIGTERM)
+    result = cli("redrive", "--stack", "prod", "--pipeline", "ledger", "--yes")
+    assert signal.getsignal(signal.SIGTERM) == previous  # the handler is put back
+    assert result.code == 130, result
+    assert "ledger/dlq: moved 1 message so far (interrupted)\n  group A: moved 1, failed 0, held 0\n" in result.out
+    assert result.err.startswith("interrupted: everything held was released")
+    assert visible(sqs, LEDGER_DLQ) == 3  # a1..a3 visible again at once
+    assert [m["Body"] for m in drain(sqs, LEDGER)] == ["a0"]

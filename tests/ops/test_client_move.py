@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ops.queues import Queue, release, resolve
-from ops.redrive import MOVE_VISIBILITY_SECONDS, MoveInterrupted, deduplication_id, move_messages
+from ops.redrive import MoveInterrupted, MoveReport, deduplication_id, fence, move_messages
 from sandbox.clock import VirtualClock
 
 from .conftest import attributes_of, create_queues, dead_letter, drain, url, visible
@@ -247,12 +248,10 @@ def test_queue_types_must_match() -> None:
         move_messages(sqs, resolve(sqs, DLQ), resolve(sqs, "ap-prod-orders-billing"), rate=None)
 
 
-def test_a_move_killed_mid_group_resumes_that_group_in_order_after_the_visibility_timeout() -> None:
-    """Killed between rounds, nothing is released: a2..a4 return only when the move's visibility timeout ends.
-
-    The next run must send them oldest-first, as SQS hands them out (moto 5.2.5 alone would hand out a4
-    first: see sandbox/fifo_order.py, applied by the `aws` fixture).
-    """
+def test_a_move_interrupted_mid_group_releases_what_it_holds_and_the_next_run_keeps_the_order() -> None:
+    """Ctrl-C between rounds: a1 moved, a2..a4 made visible again at once (not after the move's 60 s
+    visibility timeout), and the next run sends them oldest-first, as SQS hands them out (moto 5.2.5 alone
+    would hand out a4 first: see sandbox/fifo_order.py, applied by the `aws` fixture)."""
     clock = VirtualClock()
     with clock.patch_moto():
         sqs = create_queues("prod")
@@ -262,20 +261,151 @@ def test_a_move_killed_mid_group_resumes_that_group_in_order_after_the_visibilit
         real = sqs.send_message_batch
         rounds: list[list[str]] = []
 
-        def killed_in_round_two(**kwargs: Any) -> Any:
+        def interrupted_in_round_two(**kwargs: Any) -> Any:
             rounds.append([e["MessageBody"] for e in kwargs["Entries"]])
             if len(rounds) == 2:
-                raise KeyboardInterrupt  # Ctrl-C or a killed process: no release, no report
+                raise KeyboardInterrupt  # a second Ctrl-C, in the middle of a call
             return real(**kwargs)
 
-        sqs.send_message_batch = killed_in_round_two  # type: ignore[method-assign]
+        sqs.send_message_batch = interrupted_in_round_two  # type: ignore[method-assign]
+        report = MoveReport()
         with pytest.raises(KeyboardInterrupt):
-            move_messages(sqs, dlq, main, rate=None)
+            move_messages(sqs, dlq, main, rate=None, report=report)
         del sqs.send_message_batch  # back to the client's own method
         assert rounds == [["a1"], ["a2"]]
-        assert move_messages(sqs, dlq, main, rate=None).moved == []  # a2..a4 are still hidden
-
-        clock.advance(MOVE_VISIBILITY_SECONDS + 1)
-        report = move_messages(sqs, dlq, main, rate=None)
-        assert report.complete and len(report.moved) == 3
+        assert len(report.moved) == 1  # the progress survives the interrupt
+        clock.advance(0.001)  # moto: visible once the clock passes the moment of the release
+        assert visible(sqs, DLQ) == 3
+        again = move_messages(sqs, dlq, main, rate=None)
+        assert again.complete and len(again.moved) == 3
         assert [m["Body"] for m in drain(sqs, MAIN)] == ["a1", "a2", "a3", "a4"]
+
+
+def test_a_stop_request_ends_the_move_between_rounds_and_releases_the_rest() -> None:
+    clock = VirtualClock()
+    with clock.patch_moto():
+        sqs = create_queues("prod")
+        for body, group in [("a1", "A"), ("b1", "B"), ("a2", "A"), ("a3", "A")]:
+            dead_letter(sqs, DLQ, body, group=group)
+        dlq, main = queues(sqs)
+        calls: list[int] = []
+        real = sqs.send_message_batch
+
+        def count(**kwargs: Any) -> Any:
+            calls.append(len(kwargs["Entries"]))
+            return real(**kwargs)
+
+        sqs.send_message_batch = count  # type: ignore[method-assign]
+        report = move_messages(sqs, dlq, main, rate=None, stop=lambda: len(calls) == 1)
+        assert report.interrupted and not report.complete
+        assert calls == [2]  # round one (a1, b1) only; never a send without its delete
+        counts = report.by_group()
+        assert (counts["A"].moved, counts["B"].moved) == (1, 1)
+        clock.advance(0.001)
+        assert visible(sqs, DLQ) == 2  # a2, a3 released at once
+        assert [m["Body"] for m in drain(sqs, MAIN)] == ["a1", "b1"]
+
+
+# --- a redrive takes only what was in the DLQ when it started ---------------------------------------
+
+
+def fail_again(sqs: SQSClient, clock: VirtualClock, dlq: str, bodies: set[str], limit: int = 30) -> list[str]:
+    """The consumer fails these bodies again as soon as they are moved: the runtime dead-letters each as a
+    NEW message (new id, later SentTimestamp). Returns every body sent; fails the test instead of looping."""
+    real = sqs.send_message_batch
+    sent: list[str] = []
+
+    def send_message_batch(**kwargs: Any) -> Any:
+        response = real(**kwargs)
+        clock.advance(0.05)  # the consumer takes a moment
+        for entry in kwargs["Entries"]:
+            sent.append(entry["MessageBody"])
+            assert len(sent) <= limit, f"the move never ends: {sent}"
+            if entry["MessageBody"] in bodies:
+                again: dict[str, Any] = {
+                    "QueueUrl": url(sqs, dlq),
+                    "MessageBody": entry["MessageBody"],
+                    "MessageAttributes": {**entry["MessageAttributes"], "ap-error-reason": {
+                        "DataType": "String", "StringValue": "again"}},
+                }
+                if "MessageGroupId" in entry:  # the runtime's own dedup id for this new dead-lettering
+                    again |= {"MessageGroupId": entry["MessageGroupId"], "MessageDeduplicationId": f"again-{len(sent)}"}
+                sqs.send_message(**again)
+        return response
+
+    sqs.send_message_batch = send_message_batch  # type: ignore[method-assign]
+    return sent
+
+
+def test_copies_that_fail_again_and_come_back_are_not_moved_again() -> None:
+    clock = VirtualClock()
+    with clock.patch_moto():
+        sqs = create_queues("dev")
+        dlq_name, source_name = "ap-dev-orders-billing-dlq", "ap-dev-orders-billing"
+        for body in ["o1", "o2", "o3"]:
+            dead_letter(sqs, dlq_name, body)
+        sent = fail_again(sqs, clock, dlq_name, {"o1", "o2", "o3"})
+        report = move_messages(sqs, resolve(sqs, dlq_name), resolve(sqs, source_name), rate=None,
+                               wall_clock_ms=lambda: clock.now() * 1000)
+        assert sorted(sent) == ["o1", "o2", "o3"]  # each moved once, then the move ended by itself
+        assert len(report.moved) == 3 and report.complete
+        assert len(report.arrived_later) == 3  # the copies that came back, left for the next run
+        assert report.by_group()[""].held == 3
+        clock.advance(0.001)
+        assert visible(sqs, dlq_name) == 3  # released at once
+
+
+def test_fifo_a_group_whose_first_message_fails_again_keeps_its_order_and_is_held() -> None:
+    clock = VirtualClock()
+    with clock.patch_moto():
+        sqs = create_queues("prod")
+        for body, group in [("a1", "A"), ("b1", "B"), ("a2", "A"), ("b2", "B")]:
+            dead_letter(sqs, DLQ, body, group=group)
+        dlq, main = queues(sqs)
+        sent = fail_again(sqs, clock, DLQ, {"a1"})
+        report = move_messages(sqs, dlq, main, rate=None, wall_clock_ms=lambda: clock.now() * 1000)
+        assert sent == ["a1", "b1", "a2", "b2"]
+        counts = report.by_group()
+        assert (counts["A"].moved, counts["A"].failed, counts["A"].held) == (2, 0, 1)
+        assert (counts["B"].moved, counts["B"].failed, counts["B"].held) == (2, 0, 0)
+        assert by_group(drain(sqs, MAIN)) == {"A": ["a1", "a2"], "B": ["b1", "b2"]}
+        clock.advance(0.001)
+        assert [(m["Body"], attributes_of(m)["ap-error-reason"]) for m in drain(sqs, DLQ)] == [("a1", "again")]
+
+
+def test_the_start_is_taken_from_the_queues_clock_when_ours_is_behind() -> None:
+    """`sandbox serve`'s virtual clock runs ahead of real time: what is in the DLQ still moves."""
+    clock = VirtualClock(start=time.time() + 3600)
+    with clock.patch_moto():
+        sqs = create_queues("prod")
+        for body in ["a1", "a2"]:
+            dead_letter(sqs, DLQ, body, group="A")
+        clock.advance(5)
+        dlq, main = queues(sqs)
+        report = move_messages(sqs, dlq, main, rate=None, wall_clock_ms=lambda: (time.time()) * 1000)
+        assert len(report.moved) == 2 and not report.arrived_later
+        assert report.started_at_ms is not None and report.started_at_ms >= int(clock.now() * 1000) - 5_000
+
+
+def test_fence_is_the_queues_clock_at_a_first_receive_else_ours_but_never_below_what_sqs_stamped() -> None:
+    fresh: Any = {"MessageId": "m1", "Attributes": {"SentTimestamp": "1000", "ApproximateReceiveCount": "1",
+                                                    "ApproximateFirstReceiveTimestamp": "4000"}}
+    seen: Any = {"MessageId": "m2", "Attributes": {"SentTimestamp": "3000", "ApproximateReceiveCount": "3",
+                                                   "ApproximateFirstReceiveTimestamp": "2000"}}
+    assert fence(9000.2, [fresh, seen]) == 4000  # the queue's clock now, even with ours ahead
+    assert fence(2500.7, [fresh, seen]) == 4000  # ... or behind
+    assert fence(9000.2, [seen]) == 9000  # no first receive: our clock
+    assert fence(2500.7, [seen]) == 3000  # but never below what SQS stamped
+    assert fence(10.0, []) == 10
+
+
+def test_with_our_clock_ahead_of_the_queues_copies_that_come_back_are_still_not_moved() -> None:
+    clock = VirtualClock()
+    with clock.patch_moto():
+        sqs = create_queues("prod")
+        for body, group in [("a1", "A"), ("b1", "B")]:
+            dead_letter(sqs, DLQ, body, group=group)
+        dlq, main = queues(sqs)
+        sent = fail_again(sqs, clock, DLQ, {"a1", "b1"})
+        report = move_messages(sqs, dlq, main, rate=None, wall_clock_ms=lambda: (clock.now() + 3600) * 1000)
+        assert sorted(sent) == ["a1", "b1"] and len(report.arrived_later) == 2

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
 from contract import runtime as attrs
-from producer import Entry, Message, ProducerError, SendError
+from producer import Entry, Message, Producer, ProducerError, SendError
 from producer._runtime import large_messages
+from producer.errors import SendRefused
 from tests.producer.conftest import Aws, no_sleep_policy, producer_for
 
 
@@ -273,3 +275,114 @@ def test_entries_from_the_captured_dev_stack() -> None:
     producer = Producer.for_stack("dev")
     assert sorted(producer.entries) == ["email", "media", "orders"]
     assert producer.entry("orders").is_topic and not producer.entry("media").is_topic
+
+
+# --- errors no retry can fix fail at once ------------------------------------------------------------
+
+
+class RaisingBatches:
+    """A client whose batch calls raise `error` as a whole; records how often it was called."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.calls = 0
+
+    def send_message_batch(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        raise self.error
+
+
+def client_error(code: str, status: int, message: str = "refused") -> ClientError:
+    error: Any = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return ClientError(error, "SendMessageBatch")
+
+
+@pytest.mark.parametrize(
+    ("error", "says"),
+    [
+        (client_error("AccessDenied", 403, "User: u is not authorized to perform: sqs:SendMessage"), "access denied"),
+        (client_error("AWS.SimpleQueueService.NonExistentQueue", 400, "The specified queue does not exist"),
+         "does not exist"),
+        (client_error("InvalidParameterValue", 400, "bad attribute"), "AWS refused SendMessageBatch"),
+        (NoCredentialsError(), "no AWS credentials found"),
+    ],
+)
+def test_an_error_no_retry_can_fix_stops_the_send_at_once_with_one_line(
+    aws: Aws, error: Exception, says: str
+) -> None:
+    retry, slept = no_sleep_policy()
+    producer = producer_for(aws, Entry("orders", aws.queue("orders")), retry=retry)
+    batches = RaisingBatches(error)
+    producer._clients["sqs"] = batches
+    with pytest.raises(SendRefused) as raised:
+        producer.send_many("orders", [f"m{n}" for n in range(15)])  # two batches
+    assert batches.calls == 1 and slept == []  # no retry, and the second batch is not even tried
+    text = str(raised.value)
+    assert says in text and "\n" not in text and "not retried; nothing was sent" in text
+    assert [f.index for f in raised.value.failed] == list(range(15))  # every unsent message is listed
+    assert all(not f.retryable and f.attempts == 1 for f in raised.value.failed)
+
+
+def test_no_credentials_in_the_environment_is_one_clear_error_not_six_send_attempts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    retry, slept = no_sleep_policy()
+    producer = Producer([Entry("orders", "https://sqs.us-east-1.amazonaws.com/123456789012/orders")], retry=retry)
+    with pytest.raises(SendRefused) as raised:
+        producer.send("orders", {"id": 1})
+    assert slept == []
+    assert str(raised.value) == (
+        "pipeline 'orders': no AWS credentials found (set AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+        "or use a role) (not retried; nothing was sent)"
+    )
+
+
+def test_a_queue_that_does_not_exist_is_refused_at_once(aws: Aws) -> None:
+    retry, slept = no_sleep_policy()
+    missing = "https://sqs.us-east-1.amazonaws.com/123456789012/not-deployed"
+    producer = producer_for(aws, Entry("orders", missing), retry=retry)
+    with pytest.raises(SendRefused) as raised:
+        producer.send_many("orders", ["a", "b"])
+    assert raised.value.code in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+    assert "does not exist" in str(raised.value) and slept == []
+
+
+def test_a_broken_connection_is_still_retried(aws: Aws) -> None:
+    retry, slept = no_sleep_policy(max_attempts=3)
+    producer = producer_for(aws, Entry("orders", aws.queue("orders")), retry=retry)
+    batches = RaisingBatches(EndpointConnectionError(endpoint_url="http://127.0.0.1:9"))
+    producer._clients["sqs"] = batches
+    with pytest.raises(SendError) as raised:
+        producer.send("orders", "x")
+    assert not isinstance(raised.value, SendRefused)
+    assert batches.calls == 3 and len(slept) == 2
+    assert raised.value.failed[0].retryable
+
+
+def test_sends_before_a_refusal_are_reported_with_their_ids(aws: Aws) -> None:
+    url = aws.queue("orders")
+    retry, _ = no_sleep_policy()
+    producer = producer_for(aws, Entry("orders", url), retry=retry)
+    real = aws.sqs
+
+    class DeniedAfterOneBatch:
+        calls = 0
+
+        def send_message_batch(self, **kwargs: Any) -> Any:
+            self.calls += 1
+            if self.calls == 1:
+                return real.send_message_batch(**kwargs)
+            raise client_error("AccessDenied", 403)
+
+    producer._clients["sqs"] = DeniedAfterOneBatch()
+    with pytest.raises(SendRefused) as raised:
+        producer.send_many("orders", [f"m{n}" for n in range(12)])
+    assert sorted(raised.value.sent) == list(range(10))
+    assert [f.index for f in raised.value.failed] == [10, 11]
+    assert "10 message(s) were sent before it" in str(raised.value)
+    assert len(aws.drain(url)) == 10
