@@ -54,7 +54,7 @@ def test_accepted_sockets_have_tcp_nodelay() -> None:
     """Nagle + the client's delayed ACK hold a small response back ~40 ms on a keep-alive connection."""
     server = bind("127.0.0.1", 0)
     try:
-        with socket.create_connection(server.server_address[:2]):
+        with socket.create_connection(("127.0.0.1", server.server_address[1])):
             conn, _ = server.get_request()
             with conn:
                 assert conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
