@@ -300,16 +300,26 @@ def aws_api(host: str, port: int | None) -> Iterator[str | None]:
 
 @contextlib.contextmanager
 def frozen_heap() -> Iterator[None]:
-    """Keep what setup built (the capture, moto's backends, botocore's models) out of the cyclic GC while serving.
+    """Keep long-lived objects out of the cyclic GC while serving, so that no collection stalls a POST.
 
     A full collection walks every tracked object with every thread stopped: over the ~300,000 that setup
-    leaves, 100–400 ms, which the POST that is in flight waits out (the worst latencies were these).
+    leaves (the capture, moto's backends, botocore's models), 100–400 ms, which the POST in flight waits
+    out. Setup's objects are frozen once; what survives each later full collection (the ledger, the
+    emulator's queues and tables) is frozen after it, so each walks only what is new since the last.
+    Reference counting still frees frozen objects; only cyclic garbage among them waits for the end.
     """
+
+    def freeze_survivors(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop" and info["generation"] == 2:
+            gc.freeze()
+
     gc.collect()  # garbage from setup is freed now, not frozen
     gc.freeze()
+    gc.callbacks.append(freeze_survivors)
     try:
         yield
     finally:
+        gc.callbacks.remove(freeze_survivors)
         gc.unfreeze()
 
 
