@@ -22,6 +22,7 @@ import gc
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -44,6 +45,8 @@ RECENT = 20
 IDLE_POLL = 0.02
 QUIET = 0.5
 """Real seconds without a POST before the clock may jump: requests sent together see the same moment."""
+GIL_TURN = 0.001
+"""Seconds the mapping thread may keep the GIL once a woken request thread asks for it (Python's default: 0.005)."""
 
 
 class PortInUse(OSError):
@@ -323,6 +326,22 @@ def frozen_heap() -> Iterator[None]:
         gc.unfreeze()
 
 
+@contextlib.contextmanager
+def short_gil_turns() -> Iterator[None]:
+    """A request thread waits at most `GIL_TURN` for the mapping thread to yield the interpreter.
+
+    The mapping thread runs pure Python (moto, Powertools) without pause; a request thread woken by its
+    socket asks for the GIL and, at the default interval, waits 5 ms per turn, several turns per request.
+    Only threads that compete switch more often: an idle server costs nothing.
+    """
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(GIL_TURN)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
+
+
 def serve(options: ServeOptions, stop: threading.Event, ready: Callable[[str, str | None], None]) -> None:
     """Serve until `stop` is set; `ready(url, aws_url)` once requests are answered. Raises PortInUse."""
     server = bind(options.host, options.port)
@@ -334,7 +353,7 @@ def serve(options: ServeOptions, stop: threading.Event, ready: Callable[[str, st
         topology = topology_from_capture(capture)
         with start(topology, function_logs=options.function_logs) as live, aws_api(
             options.host, options.aws_port
-        ) as aws_url, frozen_heap():
+        ) as aws_url, frozen_heap(), short_gil_turns():
             served = ServedStack(live, capture, options.api_key)
             server.RequestHandlerClass = _handler(served)
             mapping_stop = threading.Event()

@@ -11,6 +11,7 @@ import http.client
 import importlib
 import json
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any, cast
@@ -18,7 +19,7 @@ from typing import Any, cast
 import pytest
 
 from sandbox.engine import start
-from sandbox.serve import HttpServer, ServedStack, _handler, bind, frozen_heap
+from sandbox.serve import GIL_TURN, HttpServer, ServedStack, _handler, bind, frozen_heap, short_gil_turns
 from sandbox.topology import topology_from_capture
 from stack_capture import capture_stack
 from tests.serve.conftest import REGION
@@ -104,6 +105,15 @@ def test_survivors_of_a_full_collection_are_frozen_while_serving() -> None:
         assert gc.get_freeze_count() >= frozen + len(kept)
     gc.collect()
     assert gc.get_freeze_count() == 0
+
+
+def test_the_mapping_thread_yields_the_gil_sooner_while_serving() -> None:
+    """A request thread woken by its socket waits for the busy mapping thread at most one interval per turn."""
+    default = sys.getswitchinterval()
+    with short_gil_turns():
+        assert sys.getswitchinterval() == pytest.approx(GIL_TURN)
+        assert default > GIL_TURN
+    assert sys.getswitchinterval() == default
 
 
 def test_post_answers_while_the_mapping_loop_is_inside_a_function(monkeypatch: pytest.MonkeyPatch) -> None:
