@@ -330,9 +330,9 @@ def frozen_heap() -> Iterator[None]:
 def short_gil_turns() -> Iterator[None]:
     """A request thread waits at most `GIL_TURN` for the mapping thread to yield the interpreter.
 
-    The mapping thread runs pure Python (moto, Powertools) without pause; a request thread woken by its
-    socket asks for the GIL and, at the default interval, waits 5 ms per turn, several turns per request.
-    Only threads that compete switch more often: an idle server costs nothing.
+    The mapping thread runs pure Python (moto, Powertools) without pause; a request thread that comes
+    back from its socket asks for the GIL and, at the default interval, waits up to 5 ms each time.
+    Only threads that compete switch more often: while no request is in flight it costs nothing.
     """
     previous = sys.getswitchinterval()
     sys.setswitchinterval(GIL_TURN)
