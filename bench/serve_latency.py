@@ -1,12 +1,13 @@
 """Request latency of `python -m sandbox serve`: p50/p99 of 1,000 POSTs, with the mappings draining meanwhile.
 
-    python bench/serve_latency.py [--count 1000] [--pipeline media]
+    python bench/serve_latency.py [--count 1000] [--pipeline media] [--rate 40]
 
 Starts `python -m sandbox serve --stack dev` on a free port, then POSTs `--count` JSON objects one after
 another over one keep-alive connection (a client waiting for each 202, like a producer retrying on
-failure would), at most `--rate` per second (under the pipeline's throttle), measuring each request
-from send to the full 202 response. The event source mappings
+failure would), measuring each request from send to the full 202 response. The event source mappings
 run in the same process at the same time, so the numbers include contention with the consumers.
+Requests start at most `--rate` per second: the server throttles a pipeline at the program's default
+`http.throttle` (50 requests/s, burst 100), so a client that sends as fast as it is answered gets 429s.
 Reported: p50, p90, p99, max, and requests/s. Default pipeline: media (auth none, a 3-stage chain).
 """
 
@@ -60,9 +61,7 @@ def main() -> int:
         started = time.perf_counter()
         for n in range(args.count):
             body = json.dumps({"id": f"bench-{n}", "url": f"https://cdn.example.com/bench/{n}.jpg"})
-            due = started + n / args.rate
-            if (wait := due - time.perf_counter()) > 0:
-                time.sleep(wait)
+            time.sleep(max(0.0, started + n / args.rate - time.perf_counter()))
             t0 = time.perf_counter()
             conn.request("POST", f"/pipelines/{args.pipeline}", body, {"Content-Type": "application/json"})
             response = conn.getresponse()

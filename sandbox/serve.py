@@ -17,13 +17,15 @@ same emulator's AWS API (moto's ThreadedMotoServer), for boto3, the AWS CLI and 
 
 A POST is answered in its handler thread and never waits for the mapping loop: it takes no loop lock,
 the loop starts no new batch while a POST is being answered (at most `YIELD_MAX`), the GIL changes hands
-every `SWITCH_INTERVAL`, and responses go out without Nagle's delay (`bench/serve_latency.py`).
+every `GIL_TURN`, each response leaves in one send on a TCP_NODELAY socket (no Nagle/delayed-ACK stall), and
+setup's objects are frozen out of the cyclic GC's full collections (`bench/serve_latency.py`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import json
 import logging
 import socket
@@ -57,12 +59,11 @@ IDLE_POLL = 0.02
 AROUND = "sent around the server (--aws-port or a producer)"
 """Where a message that was not POSTed came from (the ledger's `where`)."""
 QUIET = 0.5
+"""Real seconds without a POST before the clock may jump: requests sent together see the same moment."""
 YIELD_MAX = 0.05
 """Longest the mapping loop waits for POSTs in flight before it invokes the next batch anyway."""
-SWITCH_INTERVAL = 0.001
-"""Seconds a thread may hold the GIL while another waits (Python's default 0.005): a request waiting behind
-a running function gets it back sooner."""
-"""Real seconds without a POST before the clock may jump: requests sent together see the same moment."""
+GIL_TURN = 0.001
+"""Seconds the mapping thread may keep the GIL once a woken request thread asks for it (Python's default: 0.005)."""
 
 
 class PortInUse(OSError):
@@ -278,9 +279,9 @@ def _handler(served: ServedStack) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "sandbox-serve"
         protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-        """Headers and body go out in two writes: with Nagle on, the body waits for the client's delayed
-        ACK of the headers (~40 ms on Linux) on every keep-alive response."""
+        wbufsize = -1
+        """Buffered: status line, headers and body leave in one send when the handler flushes after each request
+        (with two writes and Nagle on, the body would wait ~40 ms for the client's delayed ACK)."""
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the status page shows what happened."""
@@ -349,15 +350,29 @@ def _handler(served: ServedStack) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def bind(host: str, port: int) -> ThreadingHTTPServer:
+class HttpServer(ThreadingHTTPServer):
+    """One thread per connection; every accepted socket has TCP_NODELAY set.
+
+    Without it, a response written in two sends over a keep-alive connection waits for the client's
+    delayed ACK of the first (Nagle): ~40 ms on Linux, far more than the request itself takes.
+    """
+
+    daemon_threads = True
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, address = super().get_request()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn, address
+
+
+def bind(host: str, port: int) -> HttpServer:
     """The HTTP server, bound (before any slow setup, so a busy port fails at once)."""
     try:
-        server = ThreadingHTTPServer((host, port), BaseHTTPRequestHandler)
+        server = HttpServer((host, port), BaseHTTPRequestHandler)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise PortInUse(f"port {port} on {host} is already in use; pick another with --port") from None
         raise
-    server.daemon_threads = True
     return server
 
 
@@ -388,11 +403,50 @@ def aws_api(host: str, port: int | None) -> Iterator[str | None]:
         server.stop()
 
 
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep long-lived objects out of the cyclic GC while serving, so that no collection stalls a POST.
+
+    A full collection walks every tracked object with every thread stopped: over the ~300,000 that setup
+    leaves (the capture, moto's backends, botocore's models), 100–400 ms, which the POST in flight waits
+    out. Setup's objects are frozen once; what survives each later full collection (the ledger, the
+    emulator's queues and tables) is frozen after it, so each walks only what is new since the last.
+    Reference counting still frees frozen objects; only cyclic garbage among them waits for the end.
+    """
+
+    def freeze_survivors(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop" and info["generation"] == 2:
+            gc.freeze()
+
+    gc.collect()  # garbage from setup is freed now, not frozen
+    gc.freeze()
+    gc.callbacks.append(freeze_survivors)
+    try:
+        yield
+    finally:
+        gc.callbacks.remove(freeze_survivors)
+        gc.unfreeze()
+
+
+@contextlib.contextmanager
+def short_gil_turns() -> Iterator[None]:
+    """A request thread waits at most `GIL_TURN` for the mapping thread to yield the interpreter.
+
+    The mapping thread runs pure Python (moto, Powertools) without pause; a request thread that comes
+    back from its socket asks for the GIL and, at the default interval, waits up to 5 ms each time.
+    Only threads that compete switch more often: while no request is in flight it costs nothing.
+    """
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(GIL_TURN)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
+
+
 def serve(options: ServeOptions, stop: threading.Event, ready: Callable[[str, str | None], None]) -> None:
     """Serve until `stop` is set; `ready(url, aws_url)` once requests are answered. Raises PortInUse."""
     server = bind(options.host, options.port)
-    switch_interval = sys.getswitchinterval()
-    sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         if options.aws_port is not None:
             check_free(options.host, options.aws_port, "--aws-port")
@@ -400,7 +454,7 @@ def serve(options: ServeOptions, stop: threading.Event, ready: Callable[[str, st
         topology = topology_from_capture(capture)
         with start(topology, function_logs=options.function_logs) as live, aws_api(
             options.host, options.aws_port
-        ) as aws_url:
+        ) as aws_url, frozen_heap(), short_gil_turns():
             served = ServedStack(live, capture, options.api_key)
             server.RequestHandlerClass = _handler(served)
             mapping_stop = threading.Event()
@@ -417,5 +471,4 @@ def serve(options: ServeOptions, stop: threading.Event, ready: Callable[[str, st
             loop.join(timeout=3.0)
     finally:
         server.server_close()
-        sys.setswitchinterval(switch_interval)
 
