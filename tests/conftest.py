@@ -33,6 +33,10 @@ USER_STACKS = stack_names(USER_PROJECT_DIR)
 def pytest_configure(config: pytest.Config) -> None:
     # Unconditionally: a pytest started by a test of another checkout must read its own tests/stacks.
     os.environ[PROJECT_DIR_VARIABLE] = str(TEST_STACKS_DIR)
+    # The same capture asked for again is a deep copy of the first (stack_capture.capture.memo).
+    from stack_capture import capture
+
+    capture.memo = {}
     config.addinivalue_line(
         "markers",
         "user_stacks: runs over the user's own Pulumi.<stack>.yaml files; asserts only what every valid stack "

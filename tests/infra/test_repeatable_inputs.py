@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 import pytest
 
+from stack_capture import capture as capture_module
 from stack_capture import capture_stack
 from tests.conftest import USER_PROJECT_DIR, USER_STACKS
 
@@ -33,7 +34,10 @@ def _comparable(value: Any) -> Any:
 
 @pytest.mark.user_stacks
 @pytest.mark.parametrize("stack", USER_STACKS)
-def test_two_runs_register_the_same_resources_with_the_same_inputs(stack: str) -> None:
+def test_two_runs_register_the_same_resources_with_the_same_inputs(
+    stack: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(capture_module, "memo", None)  # two real runs of the program
     first, second = (capture_stack(stack, project_dir=USER_PROJECT_DIR) for _ in range(2))
     registered = {(r.type, r.name): _comparable(r.inputs) for r in first.resources}
     assert registered == {(r.type, r.name): _comparable(r.inputs) for r in second.resources}
