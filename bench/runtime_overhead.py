@@ -18,7 +18,7 @@ layer on both sides (bare: `idempotent_function` keyed by message id, the runtim
 the store costs nothing and only the runtime's own work is compared. Every invocation gets fresh
 message ids (no record is a duplicate). Samples of the cases are interleaved; the median CPU time per
 record (`time.process_time`) of `--repeats` samples is reported, with the ratio runtime / bare
-(target ≤ 1.1).
+(target ≤ 1.3, issue 20).
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         label = "idempotency on (in-memory store)" if idempotent else "idempotency off"
         print(
             f"{label:34} bare {bare * 1e6:7.1f} µs/record   runtime {runtime * 1e6:7.1f} µs/record   "
-            f"ratio {runtime / bare:.2f}x (target <= 1.1)"
+            f"ratio {runtime / bare:.2f}x (target <= 1.3)"
         )
     return 0
 
