@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from contract.runtime import MESSAGE_ID
+from contract.runtime import MESSAGE_ID, PROBE
 from producer.message_file import MessageFileError, MessageLine, parse_line, read_file
 
 __all__ = ["MESSAGE_ID", "Message", "MessageError", "MessageSpec", "build", "load_file", "load_samples", "parse_line"]
@@ -45,6 +45,8 @@ class Message:
     where: str
     poison: bool = False
     note: str | None = None
+    probe: str | None = None
+    """A smoke probe's `ap-probe` value (sandbox/probes.py): sent with the producer's `send_probe`."""
 
 
 def load_file(path: Path) -> list[MessageSpec]:
@@ -119,8 +121,11 @@ def build(
         elif count is not None:
             key = f"{key}-{suffix}"
         where = spec.where if count is None else f"#{n} from {spec.where}"
+        attributes = dict(spec.attributes)
+        probe = attributes.pop(PROBE, None)  # only sandbox.probes sets it: files may not name `ap-` attributes
         messages.append(
-            Message(spec.pipeline, body, dict(spec.attributes), spec.group, key, where, poison, spec.note)
+            Message(spec.pipeline, body, attributes, spec.group, key, where, poison, spec.note,
+                    None if probe is None else str(probe))
         )
     return messages
 

@@ -41,8 +41,8 @@ def probe_messages(topology: Topology, pipelines: Iterable[str]) -> list[Message
             specs.append(
                 MessageSpec(
                     pipeline=name,
-                    body={PROBE: probe, **body},
-                    attributes={**attributes, PROBE: probe},
+                    body=dict(body),  # `send_probe` adds the probe field itself
+                    attributes={**attributes, PROBE: probe},  # carried to `messages.build` as Message.probe
                     group=f"probe-{probe}",
                     idempotency_key=f"probe-{probe}",  # the ap-message-id `send_probe` gives it
                     where=f"smoke probe {n + 1} of {name}",
