@@ -377,10 +377,7 @@ class _Run:
 
     def take(self, m: MessageTypeDef) -> None:
         self.hand[m["MessageId"]] = m["ReceiptHandle"]
-        if self.dlq.fifo:
-            self.report.group_of[m["MessageId"]] = _group_key(m, True)
-        else:
-            self.report.group_of[m["MessageId"]] = ALL_MESSAGES
+        self.report.group_of[m["MessageId"]] = _group_key(m, True) if self.dlq.fifo else ALL_MESSAGES
 
 
 NO_PROGRESS_RECEIVES = 2

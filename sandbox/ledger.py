@@ -83,7 +83,7 @@ class Track:
             reason = _JSON_POSITION.sub("", copy.error_reason or "")
             return f"{copy.error_kind}: {reason}".rstrip(": ")
         if self.last_error:
-            first_line = self.last_error.strip().splitlines()[0] if self.last_error.strip() else self.last_error
+            first_line = (self.last_error.strip().splitlines() or [""])[0]
             return f"{MAX_RECEIVE_REASON} (last error: {_JSON_POSITION.sub('', first_line)})"
         return MAX_RECEIVE_REASON
 
@@ -140,12 +140,13 @@ class Ledger:
         """Messages found in a queue at the end that no track accounts for (queue name -> count)."""
         self.finalized = False
         self._record_errors: set[tuple[str, str]] = set()
+        """Records that failed with an error of their own in the invocation being observed: more precise
+        than the invocation's (Powertools' BatchProcessingError when every record failed)."""
         self.on_first_sight: Callable[[MappingSpec, dict[str, Any]], None] | None = None
         """Called when a mapping receives a message nobody published through the sandbox (`serve`: sent
         through `--aws-port` or a deployed producer), before its track opens."""
         self._sighted: set[str] = set()
-        """Records that failed with an error of their own in the invocation being observed: more precise
-        than the invocation's (Powertools' BatchProcessingError when every record failed)."""
+        """Ids already handed to `on_first_sight` (once each)."""
 
     # -- observation --------------------------------------------------------------------------
     def track(self, consumer: str, logical_id: str) -> Track:
