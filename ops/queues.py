@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from contract.aws import SQS_MESSAGES_PER_RECEIVE_MAX
-from contract.runtime import ERROR_KIND, ERROR_REASON, MESSAGE_ID, SOURCE_QUEUE
+from contract.runtime import ERROR_KIND, ERROR_REASON, MESSAGE_ID, REDRIVE_MARK, SOURCE_QUEUE
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -164,10 +164,15 @@ def preview(text: str, limit: int = PREVIEW_CHARS) -> str:
 
 
 def shown_id(message: Peeked) -> str:
-    """The logical `ap-message-id` first, the SQS id of the DLQ copy second (or alone when there is none)."""
+    """The logical `ap-message-id` first, the SQS id of the DLQ copy second (or alone when there is none).
+
+    A redriven message that failed again carries `<id><REDRIVE_MARK><generation>` (docs/contracts.md §8):
+    shown by its id, the one every other tool shows, and said to have failed again after a redrive."""
     if message.logical_id is None:
         return f"(no ap-message-id) sqs {message.message_id}"
-    return f"{message.logical_id}  (sqs {message.message_id})"
+    logical_id, mark, _ = message.logical_id.partition(REDRIVE_MARK)
+    again = ", failed again after a redrive" if mark else ""
+    return f"{logical_id}  (sqs {message.message_id}{again})"
 
 
 def describe(message: MessageTypeDef) -> Peeked:
