@@ -25,7 +25,7 @@ from typing import Any, TextIO
 
 from producer import RetryPolicy
 from sandbox.alarms import evaluate
-from sandbox.botocore_speed import memoised_user_agent_sanitising
+from sandbox.botocore_speed import memoised_user_agent_sanitising, shared_service_data
 from sandbox.clients import AwsClients
 from sandbox.clock import Clock, RealClock, VirtualClock
 from sandbox.effects import observe_outcomes
@@ -179,6 +179,7 @@ def start(
         state: QueueState
         if faults is not None:  # before any botocore session exists: every session gets the hooks
             stack.enter_context(faults.installed())
+        stack.enter_context(shared_service_data())  # service models parsed once per process (botocore_speed)
         if endpoint_url:
             clock = RealClock()
             aws = AwsClients.create(topology.region, endpoint_url)

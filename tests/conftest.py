@@ -37,6 +37,13 @@ def pytest_configure(config: pytest.Config) -> None:
     from stack_capture import capture
 
     capture.memo = {}
+    # Every botocore session of the test process parses each service model once, not once per client
+    # (sandbox.botocore_speed: read-only data; tests/sandbox/test_botocore_speed.py checks the models).
+    from sandbox.botocore_speed import shared_service_data
+
+    sharing = shared_service_data()
+    sharing.__enter__()
+    config.add_cleanup(lambda: sharing.__exit__(None, None, None))
     config.addinivalue_line(
         "markers",
         "user_stacks: runs over the user's own Pulumi.<stack>.yaml files; asserts only what every valid stack "

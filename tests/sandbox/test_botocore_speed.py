@@ -10,7 +10,7 @@ import pytest
 from botocore.config import Config
 from moto import mock_aws
 
-from sandbox.botocore_speed import memoised_user_agent_sanitising
+from sandbox.botocore_speed import memoised_user_agent_sanitising, shared_service_data
 
 REGION = "us-east-1"
 
@@ -58,3 +58,22 @@ def test_the_sanitiser_is_memoised_while_open_and_restored_after_a_failure() -> 
         assert useragent.sanitize_user_agent_string_component("a b#c", allow_hash=False) == original("a b#c", False)
         raise RuntimeError("run failed")
     assert useragent.sanitize_user_agent_string_component is original
+
+
+def test_sessions_opened_while_shared_use_one_loader_with_the_same_models() -> None:
+    from botocore import loaders, session
+
+    before = session.create_loader
+    with shared_service_data():
+        first, second = (boto3.session.Session(region_name=REGION)._session for _ in range(2))
+        assert first.get_component("data_loader") is second.get_component("data_loader")
+        shared = first.get_service_model("dynamodb")
+    own = session.Session()
+    own.register_component("data_loader", loaders.Loader())
+    plain = own.get_service_model("dynamodb")
+    assert shared is not plain and shared.operation_names == plain.operation_names
+    for name in shared.operation_names:
+        mine, theirs = shared.operation_model(name), plain.operation_model(name)
+        assert mine.input_shape and theirs.input_shape
+        assert mine.input_shape.members.keys() == theirs.input_shape.members.keys()
+    assert session.create_loader is before
