@@ -17,6 +17,7 @@ pipelines. So:
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -41,9 +42,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # (sandbox.botocore_speed: read-only data; tests/sandbox/test_botocore_speed.py checks the models).
     from sandbox.botocore_speed import shared_service_data
 
-    sharing = shared_service_data()
-    sharing.__enter__()
-    config.add_cleanup(lambda: sharing.__exit__(None, None, None))
+    sharing = ExitStack()
+    sharing.enter_context(shared_service_data())
+    config.add_cleanup(sharing.close)
     config.addinivalue_line(
         "markers",
         "user_stacks: runs over the user's own Pulumi.<stack>.yaml files; asserts only what every valid stack "
