@@ -55,34 +55,46 @@ class Clock(Protocol):
 
 
 class VirtualClock:
-    """A clock that stands still until told to move, and only ever moves forward."""
+    """A clock that only ever moves forward: it stands still until told to move or, once
+    `follow_real_time()` is called (`sandbox serve`), runs at real speed between jumps."""
 
     virtual = True
 
     def __init__(self, start: float | None = None) -> None:
-        self._now = time.time() if start is None else float(start)
-        self.start = self._now
+        self._base: tuple[float, float | None] = (time.time() if start is None else float(start), None)
+        """(virtual seconds, the monotonic reading they were set at, or None while standing still): one
+        tuple, replaced whole, so a thread reading the clock never sees half an update."""
+        self.start = self._base[0]
 
     def now(self) -> float:
-        return self._now
+        at, anchor = self._base
+        return at if anchor is None else at + (time.monotonic() - anchor)
 
     def now_millis(self) -> float:
-        return self._now * 1000.0
+        return self.now() * 1000.0
+
+    def follow_real_time(self) -> None:
+        """From now on the clock runs with real time (jumps still move it ahead). A reader sees a moment
+        as AWS would: a 1 s long poll ends after 1 s, not when some loop last caught the clock up."""
+        self._base = (self.now(), time.monotonic())
+
+    def _set(self, when: float) -> None:
+        self._base = (when, None if self._base[1] is None else time.monotonic())
 
     def advance(self, seconds: float) -> None:
         if seconds < 0:
             raise ValueError(f"a virtual clock only moves forward (asked {seconds} s)")
-        self._now += seconds
+        self._set(self.now() + seconds)
 
     def sleep_until(self, when: float) -> None:
         """Jump to `when`; earlier times are ignored (the clock never goes back)."""
-        self._now = max(self._now, when)
+        self._set(max(self.now(), when))
 
     # moto calls these with an optional datetime; with one, it wants that datetime converted.
     def _unix_time(self, value: dt.datetime | None = None) -> float:
         if value is not None:
             return (value - dt.datetime(1970, 1, 1)).total_seconds()
-        return self._now
+        return self.now()
 
     def _unix_time_millis(self, value: dt.datetime | None = None) -> float:
         return self._unix_time(value) * 1000.0

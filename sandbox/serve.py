@@ -43,6 +43,7 @@ from urllib.parse import unquote, urlsplit
 from contract.runtime import MESSAGE_ID
 from sandbox import ingress, plan, status_page
 from sandbox.alarms import evaluate as evaluate_alarms
+from sandbox.clock import VirtualClock
 from sandbox.effects import record_logical_id
 from sandbox.engine import Live, next_event, start
 from sandbox.follow import follow
@@ -251,12 +252,9 @@ class ServedStack:
     def run_mappings(self, stop: threading.Event) -> None:
         """Poll every mapping; when all are idle and no POST came in the last `QUIET` s, jump to the next event."""
         clock = self.live.clock
-        last = time.monotonic()
+        if isinstance(clock, VirtualClock):
+            clock.follow_real_time()  # moves with real time between jumps
         while not stop.is_set():
-            with self.lock:
-                real = time.monotonic()
-                clock.sleep_until(clock.now() + (real - last))  # keep pace with real time
-                last = real
             work = 0
             for mapping in self.live.mappings:
                 if stop.is_set():

@@ -1,0 +1,49 @@
+"""sandbox.clock.VirtualClock: stands still for `sandbox run`, runs with real time for `sandbox serve`."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox import clock as clock_module
+from sandbox.clock import VirtualClock
+
+
+class Monotonic:
+    def __init__(self) -> None:
+        self.value = 100.0
+
+    def __call__(self) -> float:
+        return self.value
+
+
+@pytest.fixture
+def monotonic(monkeypatch: pytest.MonkeyPatch) -> Monotonic:
+    reading = Monotonic()
+    monkeypatch.setattr(clock_module.time, "monotonic", reading)
+    return reading
+
+
+def test_a_run_s_clock_stands_still_until_told(monotonic: Monotonic) -> None:
+    clock = VirtualClock(start=1000.0)
+    monotonic.value += 5
+    assert clock.now() == 1000.0
+    clock.advance(30)
+    clock.sleep_until(1010.0)  # earlier: ignored
+    assert clock.now() == 1030.0 and clock.now_millis() == 1_030_000.0
+    with pytest.raises(ValueError, match="only moves forward"):
+        clock.advance(-1)
+
+
+def test_a_served_clock_runs_with_real_time_between_jumps(monotonic: Monotonic) -> None:
+    clock = VirtualClock(start=1000.0)
+    clock.follow_real_time()
+    monotonic.value += 1.0  # a 1 s long poll: moto's deadline check sees 1 s gone, not what a loop caught up
+    assert clock.now() == 1001.0
+    assert clock._unix_time() == 1001.0  # what moto's SQS model reads
+    clock.sleep_until(1300.0)  # idle: jump to the next event, then go on at real speed
+    monotonic.value += 0.5
+    assert clock.now() == 1300.5
+    clock.sleep_until(1200.0)  # never back
+    clock.advance(2)
+    monotonic.value += 1
+    assert clock.now() == 1303.5
