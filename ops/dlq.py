@@ -174,8 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
 # --- AWS -------------------------------------------------------------------------------------------
 
 
-def make_sqs_client(region: str, endpoint_url: str | None, profile: str | None) -> SQSClient:
-    """The default credential chain; an emulator gets dummy credentials when there are none."""
+def make_sqs_client(
+    region: str, endpoint_url: str | None, profile: str | None, attempts: int | None = None
+) -> SQSClient:
+    """The default credential chain; an emulator gets dummy credentials when there are none.
+
+    `attempts` overrides the retry budget (2 attempts for an emulator, 5 for AWS)."""
     import boto3
     from botocore.config import Config
 
@@ -189,9 +193,9 @@ def make_sqs_client(region: str, endpoint_url: str | None, profile: str | None) 
             region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
         )
     if endpoint_url:  # a local emulator: fail fast when it is down
-        config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=3, read_timeout=30)
+        config = Config(retries={"max_attempts": attempts or 2, "mode": "standard"}, connect_timeout=3, read_timeout=30)
     else:
-        config = Config(retries={"max_attempts": 5, "mode": "standard"})
+        config = Config(retries={"max_attempts": attempts or 5, "mode": "standard"})
     return session.client("sqs", endpoint_url=endpoint_url, config=config)
 
 
@@ -323,6 +327,7 @@ def _plan_redrive(
     """
     refused = 0
     tasks_supported: bool | None = None
+    probe: SQSClient | None = None
     work: list[tuple[Resolved, rd.Method]] = []
     for r in resolved:
         line = f"{r.target.label}: {r.dlq.name} → {r.destination.name}"
@@ -331,8 +336,13 @@ def _plan_redrive(
             continue
         method = rd.method_for(r.dlq, args.method, tasks_supported is not False)
         if method == "task":
+            if probe is None:
+                # An emulator without move tasks answers an HTML 500, an answer worth no retry after a random
+                # back-off of up to 2 s: asked once. AWS is asked with the usual retries.
+                endpoint = args.endpoint_url
+                probe = make_sqs_client(sqs.meta.region_name, endpoint, args.profile, attempts=1) if endpoint else sqs
             try:
-                running = rd.running_task(sqs, r.dlq.arn)
+                running = rd.running_task(probe, r.dlq.arn)
                 tasks_supported = True
             except rd.MoveTasksUnsupported:
                 if args.method == "task":

@@ -58,14 +58,19 @@ def redrive(served: Served, *args: str) -> subprocess.CompletedProcess[str]:
     return run_dlq("redrive", "--stack", "prod", "--endpoint-url", served.aws, "--yes", *args)
 
 
-def redrive_process(served: Served, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """A process of its own, with a deadline: a redrive that never ends fails here instead of hanging."""
-    done = subprocess.run(
-        [sys.executable, "-m", "ops.dlq", "redrive", "--stack", "prod", "--endpoint-url", served.aws, "--yes", *args],
-        cwd=ROOT, env=tool_env(), capture_output=True, text=True, timeout=timeout, check=False,
-    )
-    assert "Traceback" not in done.stdout + done.stderr, done.stderr
-    return done
+def redrive_in_time(served: Served, *args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    """`redrive` with a deadline (SIGALRM): one that never ends fails here instead of hanging."""
+
+    def expire(*_: object) -> None:
+        raise TimeoutError(f"the redrive did not end within {timeout} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(timeout)
+    try:
+        return redrive(served, *args)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def logical(message: dict[str, Any]) -> str:
@@ -76,7 +81,7 @@ def logical(message: dict[str, Any]) -> str:
 def test_a_redrive_whose_messages_all_fail_again_ends_and_moves_each_once(served: Served) -> None:
     for n in range(4):
         served.dead_letter(EMAIL_DLQ, NO_RECIPIENT, f"again-{n}")
-    done = redrive_process(served, "--pipeline", "email", "--rate", "2")  # --method auto: no move tasks here
+    done = redrive_in_time(served, "--pipeline", "email", "--rate", "10")  # --method auto: no move tasks here
     assert done.returncode == 0, done.stdout + done.stderr
     assert "this endpoint does not support message move tasks: moving client-side" in done.stdout
     assert "email/dlq: moved 4 messages to ap-prod-email" in done.stdout
@@ -94,13 +99,13 @@ def test_a_redrive_whose_messages_all_fail_again_ends_and_moves_each_once(served
 def test_a_redrive_interrupted_in_the_middle_exits_130_with_counts_and_releases_what_it_held(
     served: Served,
 ) -> None:
-    """One FIFO group of 20: the move sends one message per round (order) at --rate 1 and holds the rest
+    """One FIFO group of 20: the move sends one message per round (order) at --rate 4 and holds the rest
     of its batch of 10 meanwhile; SIGINT in the middle must give them back at once."""
     for n in range(20):
         served.dead_letter(LEDGER_DLQ, {"id": f"stop-{n}", "values": [n]}, f"stop-{n}", group="G")
     proc = subprocess.Popen(
         [sys.executable, "-m", "ops.dlq", "redrive", "--stack", "prod", "--endpoint-url", served.aws, "--yes",
-         "--pipeline", "ledger", "--rate", "1"],
+         "--pipeline", "ledger", "--rate", "4"],
         cwd=ROOT, env=tool_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -124,11 +129,11 @@ def test_a_redrive_interrupted_in_the_middle_exits_130_with_counts_and_releases_
 
 
 def test_fifo_two_groups_one_whose_first_message_fails_again_keeps_order_and_is_held(served: Served) -> None:
-    b = [f"b{n}" for n in range(1, 7)]  # a longer group B: the move runs ~9 s at --rate 1, a1 fails meanwhile
+    b = [f"b{n}" for n in range(1, 7)]  # a longer group B: six rounds at --rate 5, a1 fails meanwhile
     for name, group in [("a1", "A"), (b[0], "B"), ("a2", "A"), (b[1], "B"), ("a3", "A"), *[(x, "B") for x in b[2:]]]:
         body = {"id": name, "values": [] if name in ("a1", "a3") else [1, 2]}  # handlers.compute:transform
         served.dead_letter(LEDGER_DLQ, body, name, group=group)
-    done = redrive_process(served, "--pipeline", "ledger", "--rate", "1")
+    done = redrive_in_time(served, "--pipeline", "ledger", "--rate", "5")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ledger/dlq: moved 9 messages to ap-prod-ledger.fifo" in done.stdout
     groups = {line.split(":")[0].strip(): line.split(":", 1)[1].strip()
