@@ -144,6 +144,11 @@ def _copy_with_new_pipelines(tmp_path: Path) -> tuple[Path, list[str]]:
         added.append(_unused(name, pipelines))
         pipelines[added[-1]] = json.loads(json.dumps(body).replace("handlers.inventory:", f"handlers.{module}:"))
     dev.write_text(yaml.safe_dump(document, sort_keys=False))
+    # Only dev changed: the user's other stacks would give the copy's tests the same inputs, and code, as the
+    # `user_stacks` tests of this run, so the copy keeps dev alone (those tests then run for dev only).
+    for other in copy.glob("Pulumi.*.yaml"):
+        if other.name not in (dev.name, "Pulumi.yaml"):
+            other.unlink()
     return copy, added
 
 
@@ -166,5 +171,5 @@ def test_adding_a_fanout_and_a_chain_pipeline_to_dev_keeps_the_user_stack_tests_
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     summary = done.stdout.strip().splitlines()[-1]
     passed = re.search(r"(\d+) passed", summary)
-    assert passed and int(passed.group(1)) >= 6 * len(USER_STACKS), summary
+    assert passed and int(passed.group(1)) >= 9, summary  # 8 tests for dev, and one over all stacks
     assert not re.search(r"failed|error|skipped", summary), summary
