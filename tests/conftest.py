@@ -17,6 +17,7 @@ pipelines. So:
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -32,6 +33,11 @@ USER_STACKS = stack_names(USER_PROJECT_DIR)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Compiled modules are cached even where the environment says not to (PYTHONDONTWRITEBYTECODE, set on
+    # some CI images): the workers and the ~40 Python processes the tests start (served sandboxes, CLIs, a
+    # project copy) would otherwise each compile every module of the project, and rewrite every test module.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.dont_write_bytecode = False
     # Unconditionally: a pytest started by a test of another checkout must read its own tests/stacks.
     os.environ[PROJECT_DIR_VARIABLE] = str(TEST_STACKS_DIR)
     # The same capture asked for again is a deep copy of the first (stack_capture.capture.memo).

@@ -122,7 +122,8 @@ USER_STACK_TESTS = (
     "tests/infra/test_stacks.py",
 )
 """Where the `user_stacks` tests live: the selected subset the copy runs (the whole suite would be too slow)."""
-IGNORED = shutil.ignore_patterns(".git", "venv", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache")
+IGNORED = shutil.ignore_patterns(".git", "venv", ".venv", ".pytest_cache", ".mypy_cache", ".ruff_cache")
+"""Not `__pycache__`: the copy's modules are this run's, byte for byte and with their times (`copytree` keeps them)."""
 
 
 def _unused(name: str, taken: Collection[str]) -> str:
