@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import pulumi
 from pulumi.runtime import mocks as _mocks
+from pulumi.runtime.proto import source_pb2
 
 T = TypeVar("T")
 
@@ -31,6 +32,7 @@ PRIVATE_APIS: tuple[tuple[str, str], ...] = (
     ("pulumi.runtime.rpc", "serialize_properties"),
     ("pulumi.runtime.rpc", "deserialize_properties"),
     ("pulumi.runtime", "set_all_config"),
+    ("pulumi.runtime.resource", "_get_stack_trace"),
 )
 """(module, name) of every non-public SDK object used below."""
 
@@ -102,13 +104,25 @@ def set_engine_config(values: dict[str, str]) -> None:
 
 
 def run_program(program: Callable[[], None]) -> None:
-    """Run `program` as the engine runs `__main__.py`: inside a root stack, waiting for every RPC."""
+    """Run `program` as the engine runs `__main__.py`: inside a root stack, waiting for every RPC.
+
+    Without the source positions the SDK attaches to each registration for the engine's diagnostics: it
+    computes them from a full `traceback.extract_stack()` per resource (a third of a capture's time), and a
+    mock monitor, ours included, never reads them.
+    """
     run_pulumi_func = _private("pulumi.runtime.stack", "run_pulumi_func")
+    resource_module = importlib.import_module("pulumi.runtime.resource")
+    with_positions = _private("pulumi.runtime.resource", "_get_stack_trace")
+    no_frames = source_pb2.StackTrace  # empty: no frames, so no source position either
 
     async def run() -> None:
         await run_pulumi_func(program)
 
-    sync_await(run())
+    setattr(resource_module, "_get_stack_trace", no_frames)  # noqa: B010 - a private module attribute
+    try:
+        sync_await(run())
+    finally:
+        setattr(resource_module, "_get_stack_trace", with_positions)  # noqa: B010
 
 
 def stack_exports() -> dict[str, Any]:
