@@ -5,7 +5,10 @@ from a fresh session (the runtime builds one per service and environment: `pipel
 parses the service's JSON model, endpoint rules and partitions again: ~60 ms for SQS, of which ~7 ms
 are left once parsed. The files are read-only data shipped with botocore, and one session already
 shares its loader among all its clients, so `shared_service_data()` makes every session opened
-meanwhile share one `Loader` per data path: the same models, parsed once per process.
+meanwhile share one `Loader` per data path: the same models, parsed once per process. Each session also
+translates every event name it registers a handler for through botocore's ~70 service aliases
+(`EventAliaser._alias_event_name`, cached per session only); with the default aliases the answer
+depends on the name alone, so it is shared too.
 
 **Per request.**
 botocore 1.40 builds the User-Agent string twice per API call, and each build passes every component
@@ -42,17 +45,42 @@ def _memoised(original: Callable[..., str]) -> Callable[..., str]:
     return sanitise
 
 
+ALIAS_METHOD = "_alias_event_name"
+"""botocore's private `EventAliaser` method that translates an event name (botocore 1.43)."""
+
+
+def _shared_aliases(original: Callable[[Any, str], str]) -> Callable[[Any, str], str]:
+    from botocore.hooks import EVENT_ALIASES
+
+    aliases: dict[str, str] = {}
+
+    @functools.wraps(original)
+    def alias_event_name(self: Any, event_name: str) -> str:
+        if self._event_aliases is not EVENT_ALIASES:  # an aliaser built with its own map: its own answer
+            return original(self, event_name)
+        found = aliases.get(event_name)
+        if found is None:
+            found = aliases[event_name] = original(self, event_name)
+        return found
+
+    return alias_event_name
+
+
 @contextmanager
 def shared_service_data() -> Iterator[None]:
-    """Let every botocore session opened meanwhile share one `Loader` per data path; restore on exit."""
+    """Let every botocore session opened meanwhile share one `Loader` per data path and the event-name
+    aliases; restore on exit."""
     from botocore import session
+    from botocore.hooks import EventAliaser
 
-    original = session.create_loader
-    session.create_loader = functools.lru_cache(maxsize=8)(original)  # keyed by AWS_DATA_PATH
+    loader, alias = session.create_loader, getattr(EventAliaser, ALIAS_METHOD)
+    session.create_loader = functools.lru_cache(maxsize=8)(loader)  # keyed by AWS_DATA_PATH
+    setattr(EventAliaser, ALIAS_METHOD, _shared_aliases(alias))
     try:
         yield
     finally:
-        session.create_loader = original
+        session.create_loader = loader
+        setattr(EventAliaser, ALIAS_METHOD, alias)
 
 
 @contextmanager

@@ -10,7 +10,7 @@ import pytest
 from botocore.config import Config
 from moto import mock_aws
 
-from sandbox.botocore_speed import memoised_user_agent_sanitising, shared_service_data
+from sandbox.botocore_speed import ALIAS_METHOD, memoised_user_agent_sanitising, shared_service_data
 
 REGION = "us-east-1"
 
@@ -77,3 +77,21 @@ def test_sessions_opened_while_shared_use_one_loader_with_the_same_models() -> N
         assert mine.input_shape and theirs.input_shape
         assert mine.input_shape.members.keys() == theirs.input_shape.members.keys()
     assert session.create_loader is before
+
+
+def test_event_names_are_aliased_as_botocore_does() -> None:
+    from botocore.hooks import EventAliaser, HierarchicalEmitter
+
+    def aliased(names: list[str], aliases: dict[str, str] | None = None) -> list[str]:
+        aliaser = EventAliaser(HierarchicalEmitter(), aliases)
+        return [getattr(aliaser, ALIAS_METHOD)(n) for n in names]
+
+    names = ["before-call.sqs.SendMessage", "needs-retry.apigateway.GetRestApi", "docs.*.autoscaling.CreateTag",
+             "before-parameter-build.s3.PutObject", "after-call.data.iot.GetThingShadow", "provide-client-params.logs"]
+    expected = aliased(names)
+    assert expected[1] == "needs-retry.api-gateway.GetRestApi"
+    assert expected[4] == "after-call.iot-data-plane.GetThingShadow"
+    with shared_service_data():
+        for _ in range(2):  # the second time from the shared answers
+            assert aliased(names) == expected
+        assert aliased(["before-call.sqs.SendMessage"], {"sqs": "queue"}) == ["before-call.queue.SendMessage"]
