@@ -40,7 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
     sys.dont_write_bytecode = False
     # Unconditionally: a pytest started by a test of another checkout must read its own tests/stacks.
     os.environ[PROJECT_DIR_VARIABLE] = str(TEST_STACKS_DIR)
-    # The same capture asked for again is a deep copy of the first (stack_capture.capture.memo).
+    # The same capture asked for again is a copy of the first (stack_capture.capture.memo).
     from stack_capture import capture
 
     capture.memo = {}
