@@ -37,7 +37,7 @@ from sandbox.ledger import Ledger
 from sandbox.materialize import materialize
 from sandbox.messages import Message, MessageSpec, build, check_pipelines, load_file, load_samples
 from sandbox.moto_expression_cache import cached_expression_parsing
-from sandbox.moto_speed import depth_free_attribute_reads
+from sandbox.moto_speed import depth_free_attribute_reads, one_draw_identifiers
 from sandbox.publish import Publisher
 from sandbox.report import RunInfo, build_report
 from sandbox.state import ApiState, MotoState, QueueSnapshot, QueueState
@@ -191,6 +191,7 @@ def start(
             stack.enter_context(mock_aws())
             stack.enter_context(fifo_oldest_first())  # moto 5.2.5 FIFO order defect (sandbox/fifo_order.py)
             stack.enter_context(depth_free_attribute_reads())  # moto without its cost per queue depth (moto_speed.py)
+            stack.enter_context(one_draw_identifiers())  # moto's random ids drawn in one call each (moto_speed.py)
             stack.enter_context(cached_expression_parsing())  # DynamoDB expressions parsed once (moto_expression_cache)
             stack.enter_context(memoised_user_agent_sanitising())  # User-Agent built faster (botocore_speed)
             virtual = VirtualClock()

@@ -16,6 +16,7 @@ pipelines. So:
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from contextlib import ExitStack
@@ -56,3 +57,19 @@ def pytest_configure(config: pytest.Config) -> None:
         "user_stacks: runs over the user's own Pulumi.<stack>.yaml files; asserts only what every valid stack "
         "must have (select with -m user_stacks)",
     )
+
+
+LONG_FIRST = ("tests/test_user_stacks.py", "tests/ops/test_redrive_served.py")
+"""Modules with the longest tests (a project copy's test run, a served sandbox), run first: with the
+tests shared among workers, a long test that starts last leaves every other worker idle until it ends."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))  # stable: otherwise in order
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # Everything imported and collected so far lives until the end: out of the cyclic GC's sight, so its
+    # full collections walk only what the tests create (the SDKs' module-level objects are many).
+    gc.collect()
+    gc.freeze()

@@ -93,3 +93,29 @@ def test_the_patch_is_undone_even_after_an_error() -> None:
     assert {name: models.Queue.__dict__[name] for name in COUNTS} == before
     assert models.SQSBackend.__dict__["send_message"] is send and models.camelcase_to_underscores is convert
     assert responses.method_names_from_class is listing
+
+
+def test_identifiers_drawn_in_one_call_keep_moto_s_alphabet_length_and_seed() -> None:
+    import string
+
+    from moto.moto_api._internal import mock_random
+    from moto.sqs import models
+
+    from sandbox.moto_speed import RECEIPT_HANDLE_LENGTH, one_draw_identifiers
+
+    plain = models.generate_receipt_handle()
+    plain_id = mock_random.get_random_string(length=52)
+    with one_draw_identifiers():
+        handles = []
+        for _ in range(2):
+            mock_random.seed(7)
+            handles.append((models.generate_receipt_handle(), mock_random.get_random_string(length=52),
+                            mock_random.get_random_string(8, include_digits=False, lower_case=True)))
+        assert handles[0] == handles[1]  # seeded: the same identifiers again
+        handle, request_id, short = handles[0]
+    for drawn, reference, alphabet in ((handle, plain, string.ascii_lowercase),
+                                       (request_id, plain_id, string.ascii_letters + string.digits),
+                                       (short, "x" * 8, string.ascii_lowercase)):
+        assert len(drawn) == len(reference) and set(drawn) <= set(alphabet)
+    assert len(plain) == RECEIPT_HANDLE_LENGTH
+    assert "one_draw" not in models.generate_receipt_handle.__qualname__  # moto's own again
