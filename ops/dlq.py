@@ -179,7 +179,7 @@ def make_sqs_client(
 ) -> SQSClient:
     """The default credential chain; an emulator gets dummy credentials when there are none.
 
-    `attempts` overrides the retry budget (2 attempts for an emulator, 5 for AWS)."""
+    `attempts` overrides how many times a call is tried in all (2 for an emulator, 6 for AWS)."""
     import boto3
     from botocore.config import Config
 
@@ -192,10 +192,12 @@ def make_sqs_client(
         session = boto3.session.Session(
             region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
         )
+    # `total_max_attempts` counts the first try; botocore's `max_attempts` counts only the retries.
     if endpoint_url:  # a local emulator: fail fast when it is down
-        config = Config(retries={"max_attempts": attempts or 2, "mode": "standard"}, connect_timeout=3, read_timeout=30)
+        config = Config(retries={"total_max_attempts": attempts or 2, "mode": "standard"}, connect_timeout=3,
+                        read_timeout=30)
     else:
-        config = Config(retries={"max_attempts": attempts or 5, "mode": "standard"})
+        config = Config(retries={"total_max_attempts": attempts or 6, "mode": "standard"})
     return session.client("sqs", endpoint_url=endpoint_url, config=config)
 
 

@@ -42,9 +42,10 @@ class AwsClients:
             aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
         )
-        # Fail fast on a dead endpoint: one attempt, short timeouts (the emulator is local).
+        # An emulator: fail fast when it is down (two tries, short timeouts: it is local). In-process: three
+        # tries, as botocore's standard mode gives (`max_attempts` counts the retries only).
         config = Config(
-            retries={"max_attempts": 2, "mode": "standard"},
+            retries={"total_max_attempts": 2 if endpoint_url else 3, "mode": "standard"},
             connect_timeout=3 if endpoint_url else 60,
             read_timeout=30 if endpoint_url else 60,
         )
