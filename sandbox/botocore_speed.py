@@ -49,6 +49,10 @@ ALIAS_METHOD = "_alias_event_name"
 """botocore's private `EventAliaser` method that translates an event name (botocore 1.43)."""
 
 
+DEFAULT_ALIASES_FLAG = "_ap_default_aliases"
+"""Set on each `EventAliaser`: whether its alias map is botocore's default one."""
+
+
 def _shared_aliases(original: Callable[[Any, str], str]) -> Callable[[Any, str], str]:
     from botocore.hooks import EVENT_ALIASES
 
@@ -56,7 +60,10 @@ def _shared_aliases(original: Callable[[Any, str], str]) -> Callable[[Any, str],
 
     @functools.wraps(original)
     def alias_event_name(self: Any, event_name: str) -> str:
-        if self._event_aliases is not EVENT_ALIASES:  # an aliaser built with its own map: its own answer
+        default = self.__dict__.get(DEFAULT_ALIASES_FLAG)
+        if default is None:  # once per aliaser: each client's is a copy of its session's, with a copied map
+            default = self.__dict__[DEFAULT_ALIASES_FLAG] = self._event_aliases == EVENT_ALIASES
+        if not default:  # an aliaser built with its own map: its own answer
             return original(self, event_name)
         found = aliases.get(event_name)
         if found is None:

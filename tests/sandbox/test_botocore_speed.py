@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from contextlib import nullcontext
 from typing import Any
 
@@ -10,7 +11,12 @@ import pytest
 from botocore.config import Config
 from moto import mock_aws
 
-from sandbox.botocore_speed import ALIAS_METHOD, memoised_user_agent_sanitising, shared_service_data
+from sandbox.botocore_speed import (
+    ALIAS_METHOD,
+    DEFAULT_ALIASES_FLAG,
+    memoised_user_agent_sanitising,
+    shared_service_data,
+)
 
 REGION = "us-east-1"
 
@@ -94,4 +100,7 @@ def test_event_names_are_aliased_as_botocore_does() -> None:
     with shared_service_data():
         for _ in range(2):  # the second time from the shared answers
             assert aliased(names) == expected
+        client_copy = copy.copy(EventAliaser(HierarchicalEmitter()))  # how a client gets its session's
+        assert [getattr(client_copy, ALIAS_METHOD)(n) for n in names] == expected
+        assert client_copy.__dict__[DEFAULT_ALIASES_FLAG] is True
         assert aliased(["before-call.sqs.SendMessage"], {"sqs": "queue"}) == ["before-call.queue.SendMessage"]
