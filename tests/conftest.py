@@ -16,7 +16,6 @@ pipelines. So:
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 from contextlib import ExitStack
@@ -66,10 +65,3 @@ tests shared among workers, a long test that starts last leaves every other work
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))  # stable: otherwise in order
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    # Everything imported and collected so far lives until the end: out of the cyclic GC's sight, so its
-    # full collections walk only what the tests create (the SDKs' module-level objects are many).
-    gc.collect()
-    gc.freeze()
