@@ -74,9 +74,11 @@ class VirtualClock:
         return self.now() * 1000.0
 
     def follow_real_time(self) -> None:
-        """From now on the clock runs with real time (jumps still move it ahead). A reader sees a moment
-        as AWS would: a 1 s long poll ends after 1 s, not when some loop last caught the clock up."""
-        self._base = (self.now(), time.monotonic())
+        """From now on the clock runs with real time (jumps still move it ahead), never behind the wall
+        clock. A reader sees a moment as AWS would: a 1 s long poll ends after 1 s, not when some loop last
+        caught the clock up; and a message sent after a tool read the wall clock (`ops.dlq redrive`'s start)
+        is stamped later than it, not by the time setup took, which the clock stood still for."""
+        self._base = (max(self.now(), time.time()), time.monotonic())
 
     def _set(self, when: float) -> None:
         self._base = (when, None if self._base[1] is None else time.monotonic())

@@ -167,3 +167,17 @@ def test_list_shows_the_logical_id_first_and_the_reason(served: Served) -> None:
     assert line.startswith("  listed-1  (sqs ") and "kind permanent" in line
     assert "    reason: first failure" in done.stdout
     served.drain(EMAIL_DLQ)
+
+
+def test_a_redrive_after_a_list_moves_each_message_once(served: Served) -> None:
+    """`list` receives them first (receive count 2): the start then comes from our clock, which the served
+    clock must not lag behind, or each copy that fails again looks older than the start and moves again."""
+    for n in range(2):
+        served.dead_letter(EMAIL_DLQ, NO_RECIPIENT, f"listed-then-moved-{n}")
+    assert run_dlq("list", "--stack", "prod", "--endpoint-url", served.aws, "--pipeline", "email",
+                   "--peek", "5").returncode == 0
+    done = redrive_in_time(served, "--pipeline", "email", "--rate", "10")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "email/dlq: moved 2 messages to ap-prod-email" in done.stdout
+    served.settle(EMAIL_DLQ, 2)
+    assert sorted(logical(m) for m in served.drain(EMAIL_DLQ)) == ["listed-then-moved-0", "listed-then-moved-1"]

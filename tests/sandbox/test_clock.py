@@ -34,8 +34,11 @@ def test_a_run_s_clock_stands_still_until_told(monotonic: Monotonic) -> None:
         clock.advance(-1)
 
 
-def test_a_served_clock_runs_with_real_time_between_jumps(monotonic: Monotonic) -> None:
+def test_a_served_clock_runs_with_real_time_between_jumps(
+    monotonic: Monotonic, monkeypatch: pytest.MonkeyPatch
+) -> None:
     clock = VirtualClock(start=1000.0)
+    monkeypatch.setattr(clock_module.time, "time", lambda: 990.0)  # the wall clock, behind: kept
     clock.follow_real_time()
     monotonic.value += 1.0  # a 1 s long poll: moto's deadline check sees 1 s gone, not what a loop caught up
     assert clock.now() == 1001.0
@@ -47,3 +50,14 @@ def test_a_served_clock_runs_with_real_time_between_jumps(monotonic: Monotonic) 
     clock.advance(2)
     monotonic.value += 1
     assert clock.now() == 1303.5
+
+
+def test_a_served_clock_is_never_behind_the_wall_clock(monotonic: Monotonic, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It stood still while serve set up: a tool that read the wall clock meanwhile (ops.dlq redrive's start)
+    must see every later message stamped after it."""
+    clock = VirtualClock(start=1000.0)
+    monkeypatch.setattr(clock_module.time, "time", lambda: 1002.5)  # setup took 2.5 s
+    clock.follow_real_time()
+    assert clock.now() == 1002.5
+    monotonic.value += 0.25
+    assert clock.now() == 1002.75
