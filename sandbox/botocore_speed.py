@@ -19,6 +19,11 @@ after moto itself. The function is pure (its result depends on its two arguments
 constant), and the same few component strings come back on every call, so
 `memoised_user_agent_sanitising()` memoises it while a run is open: the header is the same string,
 built faster. `tests/sandbox/test_botocore_speed.py` compares the headers sent with and without it.
+
+SigV4 derives a signing key from the secret key, the date, the region and the service with four HMACs
+before the fifth signs the request; AWS's SDKs for other languages cache that key per (date, region,
+service). `cached_signing_keys()` does so for botocore's `SigV4Auth` while a run is open: the same key,
+so the same signature (compared in the test).
 """
 
 from __future__ import annotations
@@ -101,3 +106,31 @@ def memoised_user_agent_sanitising() -> Iterator[None]:
         yield
     finally:
         useragent.sanitize_user_agent_string_component = original
+
+
+@contextmanager
+def cached_signing_keys() -> Iterator[None]:
+    """Cache SigV4 signing keys as the module docstring says; restore `SigV4Auth.signature` on exit."""
+    from botocore.auth import SigV4Auth
+
+    original = SigV4Auth.__dict__["signature"]
+    sign = SigV4Auth.__dict__["_sign"]
+
+    @functools.lru_cache(maxsize=64)
+    def signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
+        k_date = sign(None, f"AWS4{secret_key}".encode(), date)
+        return sign(None, sign(None, sign(None, k_date, region), service), "aws4_request")
+
+    @functools.wraps(original)
+    def signature(self: Any, string_to_sign: str, request: Any) -> str:
+        if type(self)._sign is not sign:  # a subclass that signs otherwise: its own answer
+            return original(self, string_to_sign, request)
+        key = signing_key(self.credentials.secret_key, request.context["timestamp"][0:8],
+                          self._region_name, self._service_name)
+        return sign(self, key, string_to_sign, hex=True)
+
+    SigV4Auth.signature = signature  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        SigV4Auth.signature = original  # type: ignore[method-assign]

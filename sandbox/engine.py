@@ -25,19 +25,20 @@ from typing import Any, TextIO
 
 from producer import RetryPolicy
 from sandbox.alarms import evaluate
-from sandbox.botocore_speed import memoised_user_agent_sanitising, shared_service_data
+from sandbox.botocore_speed import cached_signing_keys, memoised_user_agent_sanitising, shared_service_data
 from sandbox.clients import AwsClients
 from sandbox.clock import Clock, RealClock, VirtualClock
 from sandbox.effects import observe_outcomes
 from sandbox.esm import Chaos, EventSourceMapping
 from sandbox.faults import ApiFaults, attributing, summary
 from sandbox.fifo_order import fifo_oldest_first
+from sandbox.gc_thresholds import fewer_young_collections
 from sandbox.invoke import FUNCTION_OUTPUT, Invoker, ensure_functions_on_path
 from sandbox.ledger import Ledger
 from sandbox.materialize import materialize
 from sandbox.messages import Message, MessageSpec, build, check_pipelines, load_file, load_samples
 from sandbox.moto_expression_cache import cached_expression_parsing
-from sandbox.moto_speed import depth_free_attribute_reads, one_draw_identifiers
+from sandbox.moto_speed import depth_free_attribute_reads, one_draw_identifiers, remembered_routes
 from sandbox.publish import Publisher
 from sandbox.report import RunInfo, build_report
 from sandbox.state import ApiState, MotoState, QueueSnapshot, QueueState
@@ -194,6 +195,9 @@ def start(
             stack.enter_context(one_draw_identifiers())  # moto's random ids drawn in one call each (moto_speed.py)
             stack.enter_context(cached_expression_parsing())  # DynamoDB expressions parsed once (moto_expression_cache)
             stack.enter_context(memoised_user_agent_sanitising())  # User-Agent built faster (botocore_speed)
+            stack.enter_context(cached_signing_keys())  # SigV4 keys derived once a day (botocore_speed)
+            stack.enter_context(remembered_routes())  # each URL's moto handler found once (moto_speed.py)
+            stack.enter_context(fewer_young_collections())  # millions of short-lived objects (gc_thresholds.py)
             virtual = VirtualClock()
             stack.enter_context(virtual.patch_moto())
             stack.enter_context(virtual.patch_powertools())

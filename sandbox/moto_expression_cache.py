@@ -17,6 +17,11 @@ again on every call, twice (once in the response layer to check placeholders, on
   per visited node (`nodes_to_be_processed`, `process`); every moto processor's `_processing_map` returns
   the same constant map, so it is built once per pass here, visiting nodes in the same order with the
   same `pre_processing_of_child` hook and the same in-place child replacement.
+- Three of those ten passes (`EXPRESSION_ONLY_CHECKS`) only raise or hand every node back unchanged, and
+  read nothing but the tree, its `ExpressionAttributeNames` and the table's key attributes. Once they
+  passed for a cached expression string with the same names and key attributes, they would pass again,
+  so `UpdateExpressionValidator.validate` skips them for that triple (`_ValidatedChecks`). A failure is
+  never remembered: an invalid expression meets moto's own checks every time.
 
 `cached_expression_parsing()` applies this to the in-process sandbox only (engine.py), like
 `moto_speed.py` does for SQS. `tests/sandbox/test_moto_expression_cache.py` runs Powertools-shaped and
@@ -65,18 +70,23 @@ class _ParsedUpdateExpressions:
 
     def __init__(self, parse: Callable[[str], Any]) -> None:
         self._parse = parse
-        self._by_text: dict[str, tuple[Any, bytes]] = {}
-        self._by_id: dict[int, tuple[Any, bytes]] = {}
+        self._by_text: dict[str, tuple[Any, bytes, str]] = {}
+        self._by_id: dict[int, tuple[Any, bytes, str]] = {}
 
     def make(self, expression: str) -> Any:
         if (hit := self._by_text.get(expression)) is not None:
             return hit[0]
         tree = self._parse(expression)
         if len(self._by_text) < CACHE_SIZE:
-            entry = (tree, pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL))
+            entry = (tree, pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL), expression)
             self._by_text[expression] = entry
             self._by_id[id(tree)] = entry  # the tree stays alive in _by_text, so its id stays its own
         return tree
+
+    def text_of(self, tree: Any) -> str | None:
+        """The expression string a cached tree was parsed from (None for any other tree)."""
+        hit = self._by_id.get(id(tree))
+        return hit[2] if hit is not None and hit[0] is tree else None
 
     def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
         hit = self._by_id.get(id(value))
@@ -121,6 +131,66 @@ def _single_map_traverse(node_type: Any) -> Callable[[Any, Any], Any]:
     return traverse
 
 
+EXPRESSION_ONLY_CHECKS = ("ActionCountValidator", "OverlappingPathsValidator", "UpdateHashRangeKeyValidator")
+"""moto's first three UpdateExpression passes: they raise or return every node unchanged (module docstring)."""
+
+
+class _ValidatedChecks:
+    """`UpdateExpressionValidator` with the expression-only checks skipped once they passed for a key.
+
+    The key is (expression string, its ExpressionAttributeNames, the table's key attributes), known only
+    for trees from `_ParsedUpdateExpressions`; any other tree, or processors in an unexpected order,
+    get moto's own `validate`.
+    """
+
+    KEY = "_ap_checks_key"
+
+    def __init__(self, validator_class: Any, updates: _ParsedUpdateExpressions) -> None:
+        self._init = validator_class.__init__  # both inherited from moto's `Validator`
+        self._validate = validator_class.validate
+        self._updates = updates
+        self._passed: set[Any] = set()
+
+    def init(self) -> Callable[..., None]:
+        original, updates, key_name = self._init, self._updates, self.KEY
+
+        @functools.wraps(original)
+        def init(validator: Any, expression: Any, *args: Any, **kwargs: Any) -> None:
+            original(validator, expression, *args, **kwargs)
+            text, names = updates.text_of(expression), validator.expression_attribute_names
+            try:
+                key = None if text is None else (
+                    text, frozenset((names or {}).items()), tuple(validator.table.table_key_attrs))
+                hash(key)
+            except TypeError:  # unhashable names or key attributes: moto's own passes
+                key = None
+            validator.__dict__[key_name] = key
+
+        return init
+
+    def validate(self) -> Callable[[Any], Any]:
+        original, passed, key_name = self._validate, self._passed, self.KEY
+
+        @functools.wraps(original)
+        def validate(validator: Any) -> Any:
+            key = validator.__dict__.get(key_name)
+            processors = validator.processors
+            checks = len(EXPRESSION_ONLY_CHECKS)
+            if key is None or tuple(type(p).__name__ for p in processors[:checks]) != EXPRESSION_ONLY_CHECKS:
+                return original(validator)
+            n = validator.node_to_validate
+            if key not in passed:
+                for processor in processors[:checks]:
+                    n = processor.traverse(n)  # raises for an invalid expression: nothing remembered
+                if len(passed) < CACHE_SIZE:
+                    passed.add(key)
+            for processor in processors[checks:]:
+                n = processor.traverse(n)
+            return n
+
+        return validate
+
+
 @contextmanager
 def cached_expression_parsing() -> Iterator[None]:
     """Patch moto's in-process DynamoDB expression parsing as the module docstring says; restore it on exit."""
@@ -131,9 +201,10 @@ def cached_expression_parsing() -> Iterator[None]:
     validators: Any = importlib.import_module("moto.dynamodb.parsing.validators")
 
     saved: list[tuple[Any, str, Any]] = []
+    inherited = object()
 
     def replace(owner: Any, name: str, value: Any) -> None:
-        saved.append((owner, name, owner.__dict__[name]))
+        saved.append((owner, name, owner.__dict__.get(name, inherited)))
         setattr(owner, name, value)
 
     parser_class = comparisons.ConditionExpressionParser
@@ -142,8 +213,14 @@ def cached_expression_parsing() -> Iterator[None]:
     replace(expressions.UpdateExpressionParser, "make", updates.make_classmethod())
     replace(validators, "deepcopy", updates.deepcopy)
     replace(ast_nodes.DepthFirstTraverser, "traverse", _single_map_traverse(ast_nodes.Node))
+    checks = _ValidatedChecks(validators.UpdateExpressionValidator, updates)
+    replace(validators.UpdateExpressionValidator, "__init__", checks.init())
+    replace(validators.UpdateExpressionValidator, "validate", checks.validate())
     try:
         yield
     finally:
         for owner, name, original in reversed(saved):
-            setattr(owner, name, original)
+            if original is inherited:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)

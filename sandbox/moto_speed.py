@@ -25,6 +25,14 @@ before; messages, receive counts, redrive, deduplication and retention are moto'
 `tests/sandbox/test_moto_speed.py` checks that a send/receive/redrive/expiry sequence answers the
 same with and without the patch, and that the counts are moto's outside those callers.
 
+Every request also reaches moto's `BotocoreStubber.process_request`, which finds its handler by trying
+each of ~2,400 service URL patterns against the URL, then building the matching backend's whole URL map
+(`BaseBackend.urls`) and compiling each of its patterns again until one matches: ~80 regular-expression
+matches and a dict of ~40 entries per call, for the same few URLs of a run. `remembered_routes()` keeps
+each URL's handler once found (the handlers are classmethods and module-level instances, fixed while
+moto runs), and hands every other case - passthrough, a service outside the whitelist, no match, a
+changed `core` config - to moto's own `process_request`.
+
 moto also draws its random identifiers a character at a time: a 185-letter receipt handle for every
 message a receive hands out, a 52-character request id for every answer (`MotoRandom.choice` in a
 Python loop, ~4 % of a sandbox run). `one_draw_identifiers()` draws each in one `choices` call from the
@@ -133,3 +141,75 @@ def one_draw_identifiers() -> Iterator[None]:
         yield
     finally:
         models.generate_receipt_handle, MotoRandom.get_random_string = saved  # type: ignore[method-assign]
+
+
+ROUTE_CACHE_SIZE = 4096
+"""URLs whose handler is remembered: a run uses a queue URL per queue, a table endpoint, a few buckets' keys."""
+
+
+def _find_handler(clean_url: str) -> Callable[..., Any] | None:
+    """The handler moto's `process_request` would call for `clean_url` (its own search); None where it would
+    not call one (passthrough, not whitelisted, no match)."""
+    import re
+
+    import moto.backend_index as backend_index
+    import moto.backends as backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.base_backend import BackendDict
+    from moto.core.config import passthrough_service, passthrough_url, service_whitelisted
+
+    if passthrough_url(clean_url):
+        return None
+    for service, pattern in backend_index.backend_url_patterns:
+        if pattern.match(clean_url):
+            if passthrough_service(service) or not service_whitelisted(service):
+                return None
+            backend_dict = backends.get_backend(service)  # type: ignore[call-overload]
+            if isinstance(backend_dict, BackendDict):
+                regions = backend_dict[DEFAULT_ACCOUNT_ID]
+                backend = regions["us-east-1"] if "us-east-1" in regions else regions["aws"]
+            else:
+                backend = backend_dict["global"]
+            for url, handler in backend.urls.items():
+                if re.compile(url).match(clean_url):
+                    return handler
+    return None
+
+
+@contextmanager
+def remembered_routes() -> Iterator[None]:
+    """Remember each URL's moto handler as the module docstring says; restore `process_request` on exit."""
+    from moto.core.botocore_stubber import BotocoreStubber
+    from moto.core.config import default_user_config
+    from moto.core.exceptions import HTTPException
+    from moto.core.request import normalize_request
+    from moto.core.utils import get_equivalent_url_in_aws_domain
+    from moto.moto_api import recorder
+
+    original = BotocoreStubber.__dict__["process_request"]
+    routes: dict[tuple[str, str], Callable[..., Any] | None] = {}
+
+    def process_request(self: Any, request: Any) -> Any:
+        parsed_url, _ = get_equivalent_url_in_aws_domain(request.url)
+        clean_url = f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}"
+        key = (clean_url, repr(default_user_config.get("core")))
+        if key in routes:
+            handler = routes[key]
+        else:
+            handler = _find_handler(clean_url)
+            if len(routes) < ROUTE_CACHE_SIZE:
+                routes[key] = handler
+        if handler is None:
+            return original(self, request)
+        normalized_request = normalize_request(request)  # from here on, moto's own lines
+        try:
+            recorder._record_request(normalized_request)
+            return handler(normalized_request, normalized_request.raw_url, normalized_request.headers)
+        except HTTPException as e:
+            return e.code, e.get_headers(), e.get_body()
+
+    BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        BotocoreStubber.process_request = original  # type: ignore[method-assign]

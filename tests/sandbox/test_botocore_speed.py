@@ -14,6 +14,7 @@ from moto import mock_aws
 from sandbox.botocore_speed import (
     ALIAS_METHOD,
     DEFAULT_ALIASES_FLAG,
+    cached_signing_keys,
     memoised_user_agent_sanitising,
     shared_service_data,
 )
@@ -104,3 +105,49 @@ def test_event_names_are_aliased_as_botocore_does() -> None:
         assert [getattr(client_copy, ALIAS_METHOD)(n) for n in names] == expected
         assert client_copy.__dict__[DEFAULT_ALIASES_FLAG] is True
         assert aliased(["before-call.sqs.SendMessage"], {"sqs": "queue"}) == ["before-call.queue.SendMessage"]
+
+
+def test_signatures_are_the_same_with_cached_signing_keys_and_take_one_hmac_once_cached(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import hmac
+
+    from botocore import auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    made: list[bytes] = []
+    real_new = hmac.new
+
+    def counting_new(key: bytes, *args: Any, **kwargs: Any) -> Any:
+        made.append(key)
+        return real_new(key, *args, **kwargs)
+
+    monkeypatch.setattr(hmac, "new", counting_new)  # the module botocore.auth signs with
+
+    def signatures() -> list[str]:
+        out = []
+        for cls, service, region, day in [(auth.SigV4Auth, "sqs", "eu-west-1", "20261206"),
+                                          (auth.SigV4Auth, "sqs", "eu-west-1", "20261206"),
+                                          (auth.SigV4Auth, "sqs", "eu-west-1", "20261207"),
+                                          (auth.SigV4Auth, "dynamodb", "us-east-1", "20261206"),
+                                          (auth.S3SigV4Auth, "s3", "us-east-1", "20261206")]:
+            for secret in ("secret-a", "secret-b"):
+                signer = cls(Credentials("AKID", secret), service, region)
+                request = AWSRequest(method="POST", url=f"https://{service}.{region}.amazonaws.com/", data=b"{}")
+                request.context["timestamp"] = f"{day}T101010Z"
+                out.append(signer.signature(f"string to sign {service}", request))
+        return out
+
+    plain = signatures()
+    assert len(made) == 5 * len(plain)  # four HMACs for the key, one for the signature
+    with cached_signing_keys():
+        made.clear()
+        cached = signatures()
+        first = len(made)
+        made.clear()
+        again = signatures()
+        assert len(made) == len(again) < first  # every key known now: one HMAC per signature
+    assert cached == plain and again == plain
+    assert len(set(plain)) == 8  # another day, service or secret signs differently
+    assert not hasattr(auth.SigV4Auth.signature, "__wrapped__")  # restored

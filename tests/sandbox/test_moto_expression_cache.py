@@ -123,6 +123,15 @@ def _calls() -> list[tuple[str, dict[str, Any]]]:
         ("update_item", _update("a", "SET n = n + :s", {":s": {"S": "text"}})),  # type mismatch
         ("update_item", _update("a", "SET n = n + :s", {":s": {"S": "more"}})),
         ("update_item", _update("a", "SET pk = :s", {":s": {"S": "x"}})),  # key attribute
+        # the expression-only checks, passed once for a string: other names or a bad one still meet them
+        ("update_item", _update("a", "SET #x = :v, #y = :v", {":v": _n(1)}, {"#x": "x", "#y": "y"})),
+        ("update_item", _update("a", "SET #x = :v, #y = :v", {":v": _n(2)}, {"#x": "x", "#y": "y"})),
+        ("update_item", _update("a", "SET #x = :v, #y = :v", {":v": _n(1)}, {"#x": "x", "#y": "x"})),
+        ("update_item", _update("a", "SET #x = :v", {":v": _n(3)}, {"#x": "x"})),
+        ("update_item", _update("a", "SET #x = :v", {":v": {"S": "k"}}, {"#x": "pk"})),  # the key, renamed
+        ("update_item", _update("a", "SET #x = :v", {":v": {"S": "k"}}, {"#x": "pk"})),
+        ("update_item", _update("a", "SET x = :v SET y = :v", {":v": _n(1)})),  # two SET clauses
+        ("update_item", _update("a", "SET x = :v SET y = :v", {":v": _n(1)})),
         ("update_item", _update("a", "SET v = :v", {":v": _n(1)}, ConditionExpression="status = :v")),  # reserved
         ("update_item", _update("a", "SET v = :v", {":v": _n(1)}, ConditionExpression="status = :v")),
         ("update_item", _update("a", "SET v = :v", {":v": _n(1)}, ConditionExpression="((v = :v))")),
@@ -192,6 +201,35 @@ def test_dynamodb_calls_answer_the_same_with_and_without_the_patch() -> None:
     assert answers[1]["item"]["status"] == {"S": "INPROGRESS"}  # the duplicate got the stored record back
     assert answers[8]["ok"]["Attributes"]["status"] == {"S": "COMPLETED"}
     assert any("'l': {'L': [{'N': '1'}, {'N': '3'}, {'N': '4'}]}" in item for item in plain["tables"]["items"])
+
+
+def test_the_expression_only_checks_run_once_per_string_names_and_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    validators = _moto("parsing.validators")
+    counted: list[str] = []
+    original = validators.ActionCountValidator.verify_action_counts
+
+    def counting(self: Any, node: Any) -> Any:
+        counted.append("checked")
+        return original(self, node)
+
+    monkeypatch.setattr(validators.ActionCountValidator, "verify_action_counts", counting)
+    with mock_aws(), cached_expression_parsing():
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.create_table(TableName="idem", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                            BillingMode="PAY_PER_REQUEST")
+        client.update_item(**_save_success("k0", 1_700_000_000, "x"))
+        first = len(counted)  # one check per UpdateExpression node of the tree
+        assert first > 0
+        for n in range(1, 4):
+            client.update_item(**_save_success(f"k{n}", 1_700_000_000 + n, "x"))
+        assert len(counted) == first  # later updates with that string, names and key: not checked again
+        other_names = _save_success("k9", 1, "x")
+        other_names["ExpressionAttributeNames"] = {**other_names["ExpressionAttributeNames"], "#expiry": "until"}
+        client.update_item(**other_names)
+        assert len(counted) == 2 * first
+    assert validators.UpdateExpressionValidator.validate is validators.Validator.validate  # restored
+    assert "__init__" not in validators.UpdateExpressionValidator.__dict__
 
 
 def _moto(module: str) -> Any:

@@ -10,7 +10,7 @@ import pytest
 from moto import mock_aws
 
 from sandbox.clock import VirtualClock
-from sandbox.moto_speed import COUNTS, depth_free_attribute_reads
+from sandbox.moto_speed import COUNTS, depth_free_attribute_reads, remembered_routes
 
 REGION = "us-east-1"
 
@@ -119,3 +119,73 @@ def test_identifiers_drawn_in_one_call_keep_moto_s_alphabet_length_and_seed() ->
         assert len(drawn) == len(reference) and set(drawn) <= set(alphabet)
     assert len(plain) == RECEIPT_HANDLE_LENGTH
     assert "one_draw" not in models.generate_receipt_handle.__qualname__  # moto's own again
+
+
+VOLATILE = {"MessageId", "ReceiptHandle", "LastModified", "ETag", "Body", "CreationDateTime", "TableId"}
+
+
+def routed_scenario(patched: bool) -> list[Any]:
+    """Calls to SQS, SNS, DynamoDB and S3 (odd keys, a missing one), each URL more than once, and errors."""
+    from botocore.exceptions import ClientError
+
+    answers: list[Any] = []
+
+    def answer(call: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            response = call(*args, **kwargs)
+        except ClientError as error:
+            answers.append(("error", error.response["Error"], error.response["ResponseMetadata"]["HTTPStatusCode"]))
+            return
+        response.pop("ResponseMetadata", None)
+        answers.append(("ok", stable(response)))
+
+    def stable(value: Any) -> Any:  # without what differs between any two runs (ids, times, streams)
+        if isinstance(value, dict):
+            return {k: stable(v) for k, v in value.items() if k not in VOLATILE}
+        return [stable(v) for v in value] if isinstance(value, list) else value
+
+    with mock_aws(), remembered_routes() if patched else nullcontext():
+        sqs = boto3.client("sqs", region_name=REGION)
+        sns = boto3.client("sns", region_name=REGION)
+        dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
+        s3 = boto3.client("s3", region_name=REGION)
+        for n in range(2):
+            url = sqs.create_queue(QueueName=f"q{n}")["QueueUrl"]
+            answer(sqs.send_message, QueueUrl=url, MessageBody="m")
+            answer(sqs.get_queue_attributes, QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+            answer(sqs.send_message, QueueUrl=url + "-missing", MessageBody="m")
+            topic = sns.create_topic(Name=f"t{n}")["TopicArn"]
+            answer(sns.publish, TopicArn=topic, Message="m")
+            answer(sns.publish, TopicArn=topic + "-missing", Message="m")
+            answer(dynamodb.create_table, TableName=f"t{n}", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                   AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+            answer(dynamodb.put_item, TableName=f"t{n}", Item={"k": {"S": "a"}})
+            answer(dynamodb.get_item, TableName=f"t{n}", Key={"k": {"S": "a"}})
+            answer(dynamodb.get_item, TableName="absent", Key={"k": {"S": "a"}})
+            answer(s3.create_bucket, Bucket=f"bucket-{n}")
+            for key in ("a/b c.json", "a%2Fb", "ü/ß"):
+                answer(s3.put_object, Bucket=f"bucket-{n}", Key=key, Body=b"x")
+                answer(s3.get_object, Bucket=f"bucket-{n}", Key=key)
+            answer(s3.get_object, Bucket=f"bucket-{n}", Key="missing")
+            answer(s3.list_objects_v2, Bucket=f"bucket-{n}")
+    return answers
+
+
+def test_remembered_routes_answer_the_same_as_moto_s_own_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.core import base_backend
+
+    plain = routed_scenario(patched=False)
+    searched: list[str] = []
+    urls = base_backend.BaseBackend.urls
+
+    def counted_urls(backend: Any) -> Any:
+        searched.append(type(backend).__name__)
+        return urls.fget(backend)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(base_backend.BaseBackend, "urls", property(counted_urls))
+    patched = routed_scenario(patched=True)
+    assert patched == plain
+    assert {a[0] for a in plain} == {"ok", "error"} and len(plain) == 36
+    assert 0 < len(searched) < len(plain) / 2  # most of the 40 calls reused a route found before
+    from moto.core.botocore_stubber import BotocoreStubber
+    assert BotocoreStubber.process_request.__module__ == "moto.core.botocore_stubber"  # restored
