@@ -41,6 +41,7 @@ from sandbox.moto_expression_cache import cached_expression_parsing
 from sandbox.moto_speed import depth_free_attribute_reads, one_draw_identifiers, remembered_routes
 from sandbox.publish import Publisher
 from sandbox.report import RunInfo, build_report
+from sandbox.request_environ import direct_request_environ
 from sandbox.state import ApiState, MotoState, QueueSnapshot, QueueState
 from sandbox.topology import Topology, topology_from_capture
 from stack_capture import Capture, capture_stack
@@ -197,6 +198,7 @@ def start(
             stack.enter_context(memoised_user_agent_sanitising())  # User-Agent built faster (botocore_speed)
             stack.enter_context(cached_signing_keys())  # SigV4 keys derived once a day (botocore_speed)
             stack.enter_context(remembered_routes())  # each URL's moto handler found once (moto_speed.py)
+            stack.enter_context(direct_request_environ())  # moto's WSGI environs built directly (request_environ)
             stack.enter_context(fewer_young_collections())  # millions of short-lived objects (gc_thresholds.py)
             virtual = VirtualClock()
             stack.enter_context(virtual.patch_moto())
