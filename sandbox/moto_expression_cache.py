@@ -23,6 +23,13 @@ again on every call, twice (once in the response layer to check placeholders, on
   so `UpdateExpressionValidator.validate` skips them for that triple (`_ValidatedChecks`). A failure is
   never remembered: an invalid expression meets moto's own checks every time.
 
+- Each PutItem, UpdateItem and DeleteItem parses its ConditionExpression twice with the very same three
+  arguments: the response layer to check the placeholders (it keeps only the names and values found),
+  the model to evaluate it. `_SecondParse` hands the second parse the first one's operator tree and
+  found lists when the expression string is equal and the names and values are the same objects with
+  the same contents; any other parse in between, or any difference, and moto parses again. The tree is
+  only read when evaluated.
+
 `cached_expression_parsing()` applies this to the in-process sandbox only (engine.py), like
 `moto_speed.py` does for SQS. `tests/sandbox/test_moto_expression_cache.py` runs Powertools-shaped and
 edge-case calls against plain and patched moto and checks identical items, ConditionalCheckFailed
@@ -131,6 +138,36 @@ def _single_map_traverse(node_type: Any) -> Callable[[Any, Any], Any]:
     return traverse
 
 
+class _SecondParse:
+    """`ConditionExpressionParser.parse` that gives an immediate second parse of the same request the first
+    one's result (module docstring). Requests on other threads cannot match: their names and values are
+    other objects, alive at the same time."""
+
+    def __init__(self, parse: Callable[[Any], Any]) -> None:
+        self._parse = parse
+        self._last: tuple[str, Any, Any, str, Any, list[Any], list[Any]] | None = None
+
+    def parse(self) -> Callable[[Any], Any]:
+        @functools.wraps(self._parse)
+        def parse(parser: Any) -> Any:
+            names, values = parser.expression_attribute_names, parser.expression_attribute_values
+            expression, last, self._last = parser.condition_expression, self._last, None
+            if not expression:
+                return self._parse(parser)
+            contents = repr((names, values))  # dicts of strings, lists and dicts: equal repr, equal contents
+            if last is not None and last[0] == expression and last[1] is names and last[2] is values \
+                    and last[3] == contents:
+                parser.expr_attr_names_found.extend(last[5])
+                parser.expr_attr_values_found.extend(last[6])
+                return last[4]
+            op = self._parse(parser)
+            self._last = (expression, names, values, contents, op,
+                          list(parser.expr_attr_names_found), list(parser.expr_attr_values_found))
+            return op
+
+        return parse
+
+
 EXPRESSION_ONLY_CHECKS = ("ActionCountValidator", "OverlappingPathsValidator", "UpdateHashRangeKeyValidator")
 """moto's first three UpdateExpression passes: they raise or return every node unchanged (module docstring)."""
 
@@ -209,6 +246,7 @@ def cached_expression_parsing() -> Iterator[None]:
 
     parser_class = comparisons.ConditionExpressionParser
     replace(parser_class, "_lex_condition_expression", _cached_lexer(parser_class))
+    replace(parser_class, "parse", _SecondParse(parser_class.__dict__["parse"]).parse())
     updates = _ParsedUpdateExpressions(expressions.UpdateExpressionParser.make)
     replace(expressions.UpdateExpressionParser, "make", updates.make_classmethod())
     replace(validators, "deepcopy", updates.deepcopy)

@@ -274,3 +274,27 @@ def test_the_patch_is_restored_when_the_run_fails() -> None:
     with pytest.raises(RuntimeError), cached_expression_parsing():
         raise RuntimeError("run failed")
     assert UpdateExpressionParser.__dict__["make"] is original
+
+
+def test_a_condition_is_parsed_once_per_request_and_again_for_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
+    comparisons = _moto("comparisons")
+    parsed: list[str] = []
+    original = comparisons.ConditionExpressionParser._parse_paths
+
+    def counting(self: Any, nodes: Any) -> Any:
+        parsed.append(self.condition_expression)
+        return original(self, nodes)
+
+    monkeypatch.setattr(comparisons.ConditionExpressionParser, "_parse_paths", counting)
+    with mock_aws(), cached_expression_parsing():
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.create_table(TableName="idem", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                            BillingMode="PAY_PER_REQUEST")
+        now = 1_700_000_000
+        client.put_item(**_put_inprogress("k", now, now + 60, now * 1000))
+        assert len(parsed) == 1  # the model reused the response layer's parse
+        with pytest.raises(ClientError, match="ConditionalCheckFailed"):  # the same call again: parsed again
+            client.put_item(**_put_inprogress("k", now, now + 60, now * 1000))
+        assert len(parsed) == 2
+    assert not hasattr(comparisons.ConditionExpressionParser.parse, "__wrapped__")  # restored
