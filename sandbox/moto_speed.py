@@ -9,7 +9,8 @@ reads each. It does that where it needs one value:
 - `SQSBackend.is_message_valid_based_on_retention_period`, run for every message a receive hands
   out, reads only `MessageRetentionPeriod` (through `get_queue_attributes`, which builds the map
   three times);
-- every attribute name goes through `camelcase_to_underscores`, a character-by-character loop;
+- every attribute name (and every request's action name) goes through `camelcase_to_underscores`, a
+  character-by-character loop;
 - every request lists its response class's methods again (`method_names_from_class`, via
   `inspect.getmembers`), though a class's methods do not change while moto runs.
 
@@ -104,6 +105,7 @@ def depth_free_attribute_reads() -> Iterator[None]:
         owner = getattr(models, class_name)
         replace(owner, method, _skipping_counts(owner.__dict__[method]))
     replace(models, "camelcase_to_underscores", functools.cache(models.camelcase_to_underscores))
+    replace(responses, "camelcase_to_underscores", models.camelcase_to_underscores)  # every action name, too
     replace(responses, "method_names_from_class", functools.cache(responses.method_names_from_class))
     try:
         yield

@@ -84,7 +84,7 @@ def test_the_patch_is_undone_even_after_an_error() -> None:
     from moto.core import responses
     from moto.sqs import models
 
-    listing = responses.method_names_from_class
+    listing, action_names = responses.method_names_from_class, responses.camelcase_to_underscores
     before = {name: models.Queue.__dict__[name] for name in COUNTS}
     send, convert = models.SQSBackend.__dict__["send_message"], models.camelcase_to_underscores
     with pytest.raises(RuntimeError), depth_free_attribute_reads():
@@ -92,7 +92,7 @@ def test_the_patch_is_undone_even_after_an_error() -> None:
         raise RuntimeError("boom")
     assert {name: models.Queue.__dict__[name] for name in COUNTS} == before
     assert models.SQSBackend.__dict__["send_message"] is send and models.camelcase_to_underscores is convert
-    assert responses.method_names_from_class is listing
+    assert responses.method_names_from_class is listing and responses.camelcase_to_underscores is action_names
 
 
 def test_identifiers_drawn_in_one_call_keep_moto_s_alphabet_length_and_seed() -> None:
