@@ -29,6 +29,13 @@ again on every call, twice (once in the response layer to check placeholders, on
   found lists when the expression string is equal and the names and values are the same objects with
   the same contents; any other parse in between, or any difference, and moto parses again. The tree is
   only read when evaluated.
+- The rest of a condition's parse (paths, functions, comparators, IN, BETWEEN, parentheses and
+  booleans) is a function of the tokens and the names: the values are looked up once, into the
+  `EXPRESSION_ATTRIBUTE_VALUE` leaves, and no later step reads them. `_ConditionTemplates` keeps, per
+  (expression, names), the node tree a successful parse built, and for the next call with those puts
+  that call's values into a copy of the tree's leaves (looked up in the expression's order, so a
+  missing one raises moto's own error), then runs moto's remaining steps on it: the parentheses check,
+  the found names and values, the operator tree.
 
 `cached_expression_parsing()` applies this to the in-process sandbox only (engine.py), like
 `moto_speed.py` does for SQS. `tests/sandbox/test_moto_expression_cache.py` runs Powertools-shaped and
@@ -168,6 +175,59 @@ class _SecondParse:
         return parse
 
 
+class _ConditionTemplates:
+    """`ConditionExpressionParser.parse` with the structure of each (expression, names) built once (module
+    docstring). Its last four steps are moto's `parse` tail, run on every call."""
+
+    def __init__(self, parse: Callable[[Any], Any], parser_class: Any) -> None:
+        self._parse = parse
+        self._value_kind = parser_class.Kind.EXPRESSION_ATTRIBUTE_VALUE
+        self._trees: dict[tuple[str, frozenset[tuple[str, str]] | None], Any] = {}
+
+    def _with_values(self, parser: Any, node: Any) -> Any:
+        if node.kind == self._value_kind:
+            return node._replace(value=parser._lookup_expression_attribute_value(node.text))
+        if not node.children:
+            return node
+        return node._replace(children=[self._with_values(parser, child) for child in node.children])
+
+    def parse(self) -> Callable[[Any], Any]:
+        original, trees = self._parse, self._trees
+
+        @functools.wraps(original)
+        def parse(parser: Any) -> Any:
+            expression, names = parser.condition_expression, parser.expression_attribute_names
+            try:
+                key = (expression, None if names is None else frozenset(names.items()))
+                tree = trees.get(key) if expression else None
+            except (AttributeError, TypeError):  # names that are not a dict of strings: moto's own parse
+                return original(parser)
+            if tree is None:
+                built: list[Any] = []
+                check = parser._assert_no_redundant_parentheses
+
+                def first_check(node: Any, *args: Any) -> None:  # its first call gets the whole tree
+                    if not built:
+                        built.append(node)
+                    check(node, *args)
+
+                parser._assert_no_redundant_parentheses = first_check
+                try:
+                    op = original(parser)
+                finally:
+                    del parser._assert_no_redundant_parentheses
+                if expression and built and len(trees) < CACHE_SIZE:
+                    trees[key] = built[0]
+                return op
+            node = self._with_values(parser, tree)
+            parser._assert_no_redundant_parentheses(node)
+            parser.expr_attr_names_found.extend(parser._find_literals(node))
+            parser.expr_attr_values_found.extend(parser._find_expr_attr_values(node))
+            return parser._make_op_condition(node)
+
+        return parse
+
+
 EXPRESSION_ONLY_CHECKS = ("ActionCountValidator", "OverlappingPathsValidator", "UpdateHashRangeKeyValidator")
 """moto's first three UpdateExpression passes: they raise or return every node unchanged (module docstring)."""
 
@@ -246,7 +306,8 @@ def cached_expression_parsing() -> Iterator[None]:
 
     parser_class = comparisons.ConditionExpressionParser
     replace(parser_class, "_lex_condition_expression", _cached_lexer(parser_class))
-    replace(parser_class, "parse", _SecondParse(parser_class.__dict__["parse"]).parse())
+    templates = _ConditionTemplates(parser_class.__dict__["parse"], parser_class)
+    replace(parser_class, "parse", _SecondParse(templates.parse()).parse())
     updates = _ParsedUpdateExpressions(expressions.UpdateExpressionParser.make)
     replace(expressions.UpdateExpressionParser, "make", updates.make_classmethod())
     replace(validators, "deepcopy", updates.deepcopy)
