@@ -55,6 +55,13 @@ def _save_success(key: str, expiry: int, data: str, **extra: Any) -> dict[str, A
     }
 
 
+def _idempotency_table(client: Any) -> None:
+    """The table Powertools' DynamoDB persistence layer writes to (hash key `id`)."""
+    client.create_table(TableName="idem", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                        BillingMode="PAY_PER_REQUEST")
+
+
 def _update(key: str, expression: str, values: dict[str, Any] | None = None,
             names: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
     call: dict[str, Any] = {"TableName": "items", "Key": {"pk": {"S": key}, "sk": _n(1)},
@@ -184,9 +191,7 @@ def scenario(patched: bool) -> dict[str, Any]:
     """Every call's answer (response or error), then every item of both tables."""
     with mock_aws(), cached_expression_parsing() if patched else nullcontext():
         client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(TableName="idem", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                            BillingMode="PAY_PER_REQUEST")
+        _idempotency_table(client)
         client.create_table(TableName="items",
                             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
                                        {"AttributeName": "sk", "KeyType": "RANGE"}],
@@ -226,9 +231,7 @@ def test_the_expression_only_checks_run_once_per_string_names_and_key(monkeypatc
     monkeypatch.setattr(validators.ActionCountValidator, "verify_action_counts", counting)
     with mock_aws(), cached_expression_parsing():
         client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(TableName="idem", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                            BillingMode="PAY_PER_REQUEST")
+        _idempotency_table(client)
         client.update_item(**_save_success("k0", 1_700_000_000, "x"))
         first = len(counted)  # one check per UpdateExpression node of the tree
         assert first > 0
@@ -300,17 +303,21 @@ def test_a_condition_is_structured_once_and_evaluated_per_request(monkeypatch: p
     built: list[str] = []
     make_op = comparisons.ConditionExpressionParser._make_op_condition
 
-    def counting_ops(self: Any, node: Any) -> Any:
-        if self.condition_expression not in built:
+    depth: list[int] = []
+
+    def counting_ops(self: Any, node: Any) -> Any:  # operator trees built (not the recursive calls inside)
+        if not depth:
             built.append(self.condition_expression)
-        return make_op(self, node)
+        depth.append(1)
+        try:
+            return make_op(self, node)
+        finally:
+            depth.pop()
 
     monkeypatch.setattr(comparisons.ConditionExpressionParser, "_make_op_condition", counting_ops)
     with mock_aws(), cached_expression_parsing():
         client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(TableName="idem", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                            BillingMode="PAY_PER_REQUEST")
+        _idempotency_table(client)
         now = 1_700_000_000
         client.put_item(**_put_inprogress("k", now, now + 60, now * 1000))
         assert len(parsed) == 1 and len(built) == 1  # the model reused the response layer's parse
