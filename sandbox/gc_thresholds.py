@@ -6,7 +6,8 @@ starts a generation-0 collection every few API calls, most of which find nothing
 survivors make the older generations' passes longer too. `fewer_young_collections()` raises the
 thresholds for the run and restores the previous ones after it: nothing is collected that would not
 have been, only later, and reference counting still frees almost everything at once.
-Measured on 500-message chaos runs: 5-15 % less CPU (bench/gc_thresholds.py).
+Measured in one process on interleaved 800-message chaos runs: the collector's own time is ~4 % of a run
+at this threshold, ~8 % at 5,000, and more at the default; higher thresholds gained nothing more.
 """
 
 from __future__ import annotations
