@@ -113,8 +113,10 @@ def cached_signing_keys() -> Iterator[None]:
     """Cache SigV4 signing keys as the module docstring says; restore `SigV4Auth.signature` on exit."""
     from botocore.auth import SigV4Auth
 
-    original = SigV4Auth.__dict__["signature"]
-    sign = SigV4Auth.__dict__["_sign"]
+    original, sign = SigV4Auth.__dict__.get("signature"), SigV4Auth.__dict__.get("_sign")
+    if original is None or sign is None:  # a botocore that signs otherwise: its own signing, unchanged
+        yield
+        return
 
     @functools.lru_cache(maxsize=64)
     def signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:

@@ -97,6 +97,12 @@ def direct_request_environ() -> Iterator[None]:
     """Give moto's `Request.from_values` the direct environ as the module docstring says; restore on exit."""
     from moto.core.request import Request
 
+    try:  # werkzeug's private helpers that `environ_for` uses; a werkzeug without them: its own builder
+        from werkzeug._internal import _wsgi_encoding_dance  # noqa: F401
+        from werkzeug.datastructures.headers import _str_header_value  # noqa: F401
+    except ImportError:
+        yield
+        return
     original = Request.from_values  # werkzeug's classmethod, bound to moto's Request
     own = Request.__dict__.get("from_values")  # None: inherited from werkzeug's Request
 
