@@ -122,8 +122,10 @@ USER_STACK_TESTS = (
     "tests/infra/test_stacks.py",
 )
 """Where the `user_stacks` tests live: the selected subset the copy runs (the whole suite would be too slow)."""
-IGNORED = shutil.ignore_patterns(".git", "venv", ".venv", ".pytest_cache", ".mypy_cache", ".ruff_cache")
-"""Not `__pycache__`: the copy's modules are this run's, byte for byte and with their times (`copytree` keeps them)."""
+IGNORED = shutil.ignore_patterns(".git", "venv", ".venv", ".pytest_cache", ".mypy_cache", ".ruff_cache", "*.pyc.*")
+"""Not `__pycache__`: the copy's modules are this run's, byte for byte and with their times (`copytree` keeps them).
+But `*.pyc.*`: the temporary file another worker's import writes a `.pyc` to and renames at once (a copy listing it
+would then fail to find it)."""
 
 
 def _unused(name: str, taken: Collection[str]) -> str:
