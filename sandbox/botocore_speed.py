@@ -33,6 +33,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from sandbox.patching import replaced
+
 CACHE_SIZE = 4096
 """Distinct (component, allow_hash) pairs kept: a run uses a few dozen."""
 
@@ -85,14 +87,10 @@ def shared_service_data() -> Iterator[None]:
     from botocore import session
     from botocore.hooks import EventAliaser
 
-    loader, alias = session.create_loader, getattr(EventAliaser, ALIAS_METHOD)
-    session.create_loader = functools.lru_cache(maxsize=8)(loader)  # keyed by AWS_DATA_PATH
-    setattr(EventAliaser, ALIAS_METHOD, _shared_aliases(alias))
-    try:
+    with replaced() as patches:
+        patches.set(session, "create_loader", functools.lru_cache(maxsize=8)(session.create_loader))  # per path
+        patches.set(EventAliaser, ALIAS_METHOD, _shared_aliases(getattr(EventAliaser, ALIAS_METHOD)))
         yield
-    finally:
-        session.create_loader = loader
-        setattr(EventAliaser, ALIAS_METHOD, alias)
 
 
 @contextmanager
@@ -100,12 +98,10 @@ def memoised_user_agent_sanitising() -> Iterator[None]:
     """Memoise botocore's User-Agent component sanitising as the module docstring says; restore on exit."""
     from botocore import useragent
 
-    original = useragent.sanitize_user_agent_string_component
-    useragent.sanitize_user_agent_string_component = _memoised(original)
-    try:
+    with replaced() as patches:
+        patches.set(useragent, "sanitize_user_agent_string_component",
+                    _memoised(useragent.sanitize_user_agent_string_component))
         yield
-    finally:
-        useragent.sanitize_user_agent_string_component = original
 
 
 @contextmanager
@@ -131,8 +127,6 @@ def cached_signing_keys() -> Iterator[None]:
                           self._region_name, self._service_name)
         return sign(self, key, string_to_sign, hex=True)
 
-    SigV4Auth.signature = signature  # type: ignore[method-assign]
-    try:
+    with replaced() as patches:
+        patches.set(SigV4Auth, "signature", signature)
         yield
-    finally:
-        SigV4Auth.signature = original  # type: ignore[method-assign]

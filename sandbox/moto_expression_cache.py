@@ -54,6 +54,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from sandbox.patching import replaced
+
 CACHE_SIZE = 512
 """Distinct expression strings kept per cache: a program uses a handful; generated ones must not grow it."""
 
@@ -297,29 +299,16 @@ def cached_expression_parsing() -> Iterator[None]:
     expressions: Any = importlib.import_module("moto.dynamodb.parsing.expressions")
     validators: Any = importlib.import_module("moto.dynamodb.parsing.validators")
 
-    saved: list[tuple[Any, str, Any]] = []
-    inherited = object()
-
-    def replace(owner: Any, name: str, value: Any) -> None:
-        saved.append((owner, name, owner.__dict__.get(name, inherited)))
-        setattr(owner, name, value)
-
     parser_class = comparisons.ConditionExpressionParser
-    replace(parser_class, "_lex_condition_expression", _cached_lexer(parser_class))
     templates = _ConditionTemplates(parser_class.__dict__["parse"], parser_class)
-    replace(parser_class, "parse", _SecondParse(templates.parse()).parse())
     updates = _ParsedUpdateExpressions(expressions.UpdateExpressionParser.make)
-    replace(expressions.UpdateExpressionParser, "make", updates.make_classmethod())
-    replace(validators, "deepcopy", updates.deepcopy)
-    replace(ast_nodes.DepthFirstTraverser, "traverse", _single_map_traverse(ast_nodes.Node))
     checks = _ValidatedChecks(validators.UpdateExpressionValidator, updates)
-    replace(validators.UpdateExpressionValidator, "__init__", checks.init())
-    replace(validators.UpdateExpressionValidator, "validate", checks.validate())
-    try:
+    with replaced() as patches:
+        patches.set(parser_class, "_lex_condition_expression", _cached_lexer(parser_class))
+        patches.set(parser_class, "parse", _SecondParse(templates.parse()).parse())
+        patches.set(expressions.UpdateExpressionParser, "make", updates.make_classmethod())
+        patches.set(validators, "deepcopy", updates.deepcopy)
+        patches.set(ast_nodes.DepthFirstTraverser, "traverse", _single_map_traverse(ast_nodes.Node))
+        patches.set(validators.UpdateExpressionValidator, "__init__", checks.init())  # both inherited
+        patches.set(validators.UpdateExpressionValidator, "validate", checks.validate())
         yield
-    finally:
-        for owner, name, original in reversed(saved):
-            if original is inherited:
-                delattr(owner, name)
-            else:
-                setattr(owner, name, original)

@@ -47,6 +47,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from sandbox.patching import replaced
+
 COUNTS = (
     "approximate_number_of_messages",
     "approximate_number_of_messages_delayed",
@@ -93,25 +95,16 @@ def depth_free_attribute_reads() -> Iterator[None]:
     from moto.core import responses
     from moto.sqs import models
 
-    saved: list[tuple[Any, str, Any]] = []
-
-    def replace(owner: Any, name: str, value: Any) -> None:
-        saved.append((owner, name, owner.__dict__[name]))
-        setattr(owner, name, value)
-
-    for name in COUNTS:
-        replace(models.Queue, name, _count_unless_skipped(models.Queue.__dict__[name]))
-    for class_name, method in SINGLE_VALUE_READERS:
-        owner = getattr(models, class_name)
-        replace(owner, method, _skipping_counts(owner.__dict__[method]))
-    replace(models, "camelcase_to_underscores", functools.cache(models.camelcase_to_underscores))
-    replace(responses, "camelcase_to_underscores", models.camelcase_to_underscores)  # every action name, too
-    replace(responses, "method_names_from_class", functools.cache(responses.method_names_from_class))
-    try:
+    with replaced() as patches:
+        for name in COUNTS:
+            patches.set(models.Queue, name, _count_unless_skipped(models.Queue.__dict__[name]))
+        for class_name, method in SINGLE_VALUE_READERS:
+            owner = getattr(models, class_name)
+            patches.set(owner, method, _skipping_counts(owner.__dict__[method]))
+        patches.set(models, "camelcase_to_underscores", functools.cache(models.camelcase_to_underscores))
+        patches.set(responses, "camelcase_to_underscores", models.camelcase_to_underscores)  # action names too
+        patches.set(responses, "method_names_from_class", functools.cache(responses.method_names_from_class))
         yield
-    finally:
-        for owner, name, original in reversed(saved):
-            setattr(owner, name, original)
 
 
 RECEIPT_HANDLE_LENGTH = 185
@@ -136,13 +129,10 @@ def one_draw_identifiers() -> Iterator[None]:
         drawn = "".join(self.choices(pool, k=length))
         return drawn.lower() if lower_case else drawn
 
-    saved = models.generate_receipt_handle, MotoRandom.get_random_string
-    models.generate_receipt_handle = receipt_handle
-    MotoRandom.get_random_string = random_string  # type: ignore[method-assign]
-    try:
+    with replaced() as patches:
+        patches.set(models, "generate_receipt_handle", receipt_handle)
+        patches.set(MotoRandom, "get_random_string", random_string)
         yield
-    finally:
-        models.generate_receipt_handle, MotoRandom.get_random_string = saved  # type: ignore[method-assign]
 
 
 ROUTE_CACHE_SIZE = 4096
@@ -210,8 +200,6 @@ def remembered_routes() -> Iterator[None]:
         except HTTPException as e:
             return e.code, e.get_headers(), e.get_body()
 
-    BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
-    try:
+    with replaced() as patches:
+        patches.set(BotocoreStubber, "process_request", process_request)
         yield
-    finally:
-        BotocoreStubber.process_request = original  # type: ignore[method-assign]

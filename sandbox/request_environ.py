@@ -23,6 +23,8 @@ from io import BytesIO
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from sandbox.patching import replaced
+
 DIRECT_ARGUMENTS = frozenset({"method", "base_url", "path", "query_string", "data", "headers"})
 """The keyword arguments moto's `Request.from_primitives` passes; any other call takes werkzeug's path."""
 
@@ -104,7 +106,6 @@ def direct_request_environ() -> Iterator[None]:
         yield
         return
     original = Request.from_values  # werkzeug's classmethod, bound to moto's Request
-    own = Request.__dict__.get("from_values")  # None: inherited from werkzeug's Request
 
     def from_values(cls: type[Request], *args: Any, **kwargs: Any) -> Request:
         environ = None
@@ -114,11 +115,6 @@ def direct_request_environ() -> Iterator[None]:
             return original.__func__(cls, *args, **kwargs)  # type: ignore[attr-defined]
         return cls(environ)
 
-    Request.from_values = classmethod(from_values)  # type: ignore[assignment, method-assign]
-    try:
+    with replaced() as patches:
+        patches.set(Request, "from_values", classmethod(from_values))  # inherited: removed again on exit
         yield
-    finally:
-        if own is None:
-            del Request.from_values
-        else:
-            Request.from_values = own  # type: ignore[method-assign]
